@@ -1,0 +1,1 @@
+//! A local CNB platform: see the crate description.

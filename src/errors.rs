@@ -1,0 +1,72 @@
+use bullet_stream::global::print;
+use indoc::formatdoc;
+
+/// Every way the buildpack can fail. Each concern owns its error type, defined next to the code
+/// that raises it, together with the message a user sees (`fn message(&self) -> ErrorMessage`).
+#[derive(Debug)]
+pub(crate) enum BuildpackError {
+    /// Bytes that could not be written to the build output (a closed stderr, say).
+    Output(std::io::Error),
+}
+
+impl From<BuildpackError> for libcnb::Error<BuildpackError> {
+    fn from(error: BuildpackError) -> Self {
+        Self::BuildpackError(error)
+    }
+}
+
+/// What a user reads when the build fails: a one-line header, then what happened, where, and how
+/// to fix it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ErrorMessage {
+    pub(crate) header: String,
+    pub(crate) body: String,
+}
+
+impl ErrorMessage {
+    pub(crate) fn new(header: impl Into<String>, body: impl Into<String>) -> Self {
+        Self {
+            header: header.into(),
+            body: body.into(),
+        }
+    }
+
+    pub(crate) fn render(&self) -> String {
+        format!("Error: {}\n\n{}", self.header, self.body.trim_end())
+    }
+}
+
+pub(crate) fn on_error(error: libcnb::Error<BuildpackError>) {
+    print::error(error_message(&error).render());
+}
+
+fn error_message(error: &libcnb::Error<BuildpackError>) -> ErrorMessage {
+    match error {
+        libcnb::Error::BuildpackError(error) => buildpack_error_message(error),
+        other => internal_error_message(other),
+    }
+}
+
+fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
+    match error {
+        BuildpackError::Output(io_error) => ErrorMessage::new(
+            "Unable to write the build output",
+            formatdoc! {"
+                The build output could not be written: {io_error}
+            "},
+        ),
+    }
+}
+
+fn internal_error_message(error: &impl std::fmt::Display) -> ErrorMessage {
+    ErrorMessage::new(
+        "Internal buildpack error",
+        formatdoc! {"
+            An unexpected error occurred inside the buildpack or while the buildpack talked to
+            the build platform: {error}
+
+            This is a bug in the buildpack or a problem with the build platform, not with your
+            app. Try the build again; if it keeps failing, please open an issue with this output.
+        "},
+    )
+}

@@ -1,0 +1,2 @@
+//! Integration tests: each builds real apps with the packaged buildpack through the local CNB
+//! platform (or real `pack` with `--features pack`).
