@@ -58,7 +58,10 @@ mod tests {
         fs::create_dir(app_dir.path().join("setup.py")).unwrap();
         std::os::unix::fs::symlink("/nonexistent", app_dir.path().join("Pipfile")).unwrap();
 
-        assert_eq!(python_project_files(app_dir.path()), vec!["requirements.txt"]);
+        assert_eq!(
+            python_project_files(app_dir.path()),
+            vec!["requirements.txt"]
+        );
     }
 
     #[test]
@@ -66,7 +69,10 @@ mod tests {
         let app_dir = tempfile::tempdir().unwrap();
         fs::write(app_dir.path().join("requirments.txt"), "").unwrap();
 
-        assert_eq!(python_project_files(app_dir.path()), vec!["requirments.txt"]);
+        assert_eq!(
+            python_project_files(app_dir.path()),
+            vec!["requirments.txt"]
+        );
     }
 
     #[test]

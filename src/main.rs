@@ -1,5 +1,8 @@
 mod detect;
 mod errors;
+mod inventory;
+mod package_manager;
+mod python_version;
 
 use crate::errors::BuildpackError;
 use bullet_stream::global::print;

@@ -1,0 +1,180 @@
+use crate::errors::ErrorMessage;
+use indoc::formatdoc;
+use std::path::Path;
+
+/// The tool that installs the app's dependencies, decided by the app's lockfile or requirements
+/// file. Exactly one of them may be present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PackageManager {
+    Pip,
+    Pipenv,
+    Poetry,
+    Uv,
+}
+
+impl PackageManager {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Pip => "pip",
+            Self::Pipenv => "Pipenv",
+            Self::Poetry => "Poetry",
+            Self::Uv => "uv",
+        }
+    }
+
+    /// The file whose presence selects this package manager.
+    pub(crate) fn marker_file(self) -> &'static str {
+        match self {
+            Self::Pip => "requirements.txt",
+            Self::Pipenv => "Pipfile",
+            Self::Poetry => "poetry.lock",
+            Self::Uv => "uv.lock",
+        }
+    }
+}
+
+const ALL: [PackageManager; 4] = [
+    PackageManager::Pip,
+    PackageManager::Pipenv,
+    PackageManager::Poetry,
+    PackageManager::Uv,
+];
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PackageManagerError {
+    /// More than one package manager's file is present.
+    Multiple(Vec<PackageManager>),
+    /// None is present; `pyproject_toml` says whether a `pyproject.toml` exists.
+    None { pyproject_toml: bool },
+}
+
+pub(crate) fn determine(app_dir: &Path) -> Result<PackageManager, PackageManagerError> {
+    let found: Vec<PackageManager> = ALL
+        .into_iter()
+        .filter(|manager| {
+            app_dir.join(manager.marker_file()).is_file()
+                || (*manager == PackageManager::Pipenv && app_dir.join("Pipfile.lock").is_file())
+        })
+        .collect();
+    match found[..] {
+        [manager] => Ok(manager),
+        [] => Err(PackageManagerError::None {
+            pyproject_toml: app_dir.join("pyproject.toml").is_file(),
+        }),
+        _ => Err(PackageManagerError::Multiple(found)),
+    }
+}
+
+impl PackageManagerError {
+    pub(crate) fn message(&self) -> ErrorMessage {
+        match self {
+            Self::Multiple(managers) => {
+                let files = managers
+                    .iter()
+                    .map(|manager| {
+                        format!("  - {} ({})", marker_description(*manager), manager.name())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                ErrorMessage::new(
+                    "Multiple package manager files were found",
+                    formatdoc! {"
+                        The app contains files for more than one Python package manager:
+                        {files}
+
+                        Each of these files would install the dependencies differently, so the
+                        buildpack can't choose. Delete the files of the package managers the app
+                        doesn't use, and keep only one of them.
+                    "},
+                )
+            }
+            Self::None { pyproject_toml } => {
+                let pyproject_note = if *pyproject_toml {
+                    "A pyproject.toml was found, but it doesn't say which tool should install the \
+                     dependencies.\n"
+                } else {
+                    ""
+                };
+                ErrorMessage::new(
+                    "No package manager files were found",
+                    formatdoc! {"
+                        {pyproject_note}The buildpack needs exactly one of these files in the root of
+                        the app to install its dependencies:
+                          - requirements.txt (pip)
+                          - Pipfile and Pipfile.lock (Pipenv; create the lock with 'pipenv lock')
+                          - poetry.lock (Poetry; create it with 'poetry lock')
+                          - uv.lock (uv; create it with 'uv lock')
+
+                        If the app has no dependencies, add an empty requirements.txt.
+                    "},
+                )
+            }
+        }
+    }
+}
+
+fn marker_description(manager: PackageManager) -> &'static str {
+    match manager {
+        PackageManager::Pipenv => "Pipfile / Pipfile.lock",
+        other => other.marker_file(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn app_with(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for file in files {
+            fs::write(dir.path().join(file), "").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn one_file_decides() {
+        assert_eq!(
+            determine(app_with(&["requirements.txt"]).path()),
+            Ok(PackageManager::Pip)
+        );
+        assert_eq!(
+            determine(app_with(&["Pipfile"]).path()),
+            Ok(PackageManager::Pipenv)
+        );
+        assert_eq!(
+            determine(app_with(&["Pipfile.lock"]).path()),
+            Ok(PackageManager::Pipenv)
+        );
+        assert_eq!(
+            determine(app_with(&["pyproject.toml", "poetry.lock"]).path()),
+            Ok(PackageManager::Poetry)
+        );
+        assert_eq!(
+            determine(app_with(&["pyproject.toml", "uv.lock"]).path()),
+            Ok(PackageManager::Uv)
+        );
+    }
+
+    #[test]
+    fn several_files_are_an_error() {
+        assert_eq!(
+            determine(app_with(&["requirements.txt", "uv.lock"]).path()),
+            Err(PackageManagerError::Multiple(vec![
+                PackageManager::Pip,
+                PackageManager::Uv
+            ]))
+        );
+    }
+
+    #[test]
+    fn pyproject_alone_is_an_error() {
+        assert_eq!(
+            determine(app_with(&["pyproject.toml"]).path()),
+            Err(PackageManagerError::None {
+                pyproject_toml: true
+            })
+        );
+    }
+}
