@@ -9,7 +9,7 @@ pub(crate) use error::PythonVersionError;
 use std::fmt;
 use std::str::FromStr;
 
-/// An exact CPython version, such as `3.13.1`.
+/// An exact `CPython` version, such as `3.13.1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct PythonVersion {
     pub(crate) major: u16,
@@ -27,7 +27,7 @@ impl PythonVersion {
     }
 
     /// The `X.Y` part, as used in paths such as `lib/python3.13`.
-    pub(crate) fn major_minor(&self) -> String {
+    pub(crate) fn major_minor(self) -> String {
         format!("{}.{}", self.major, self.minor)
     }
 }
@@ -61,7 +61,7 @@ pub(crate) struct RequestedVersion {
 
 impl RequestedVersion {
     /// Whether the exact version `version` is one this request asks for.
-    pub(crate) fn matches(&self, version: PythonVersion) -> bool {
+    pub(crate) fn matches(self, version: PythonVersion) -> bool {
         self.major == version.major
             && self.minor == version.minor
             && self.patch.is_none_or(|patch| patch == version.patch)
@@ -69,7 +69,7 @@ impl RequestedVersion {
 
     /// Whether both requests can be met by one version: `3.12` and `3.12.1` can, `3.12.1` and
     /// `3.12.2` can't.
-    pub(crate) fn compatible_with(&self, other: &Self) -> bool {
+    pub(crate) fn compatible_with(self, other: Self) -> bool {
         self.major == other.major
             && self.minor == other.minor
             && (self.patch.is_none() || other.patch.is_none() || self.patch == other.patch)
@@ -173,8 +173,8 @@ mod tests {
         assert!(!minor.matches(PythonVersion::new(3, 13, 0)));
         assert!(exact.matches(PythonVersion::new(3, 12, 1)));
         assert!(!exact.matches(PythonVersion::new(3, 12, 2)));
-        assert!(minor.compatible_with(&exact) && exact.compatible_with(&minor));
-        assert!(!exact.compatible_with(&other));
-        assert!(!minor.compatible_with(&older));
+        assert!(minor.compatible_with(exact) && exact.compatible_with(minor));
+        assert!(!exact.compatible_with(other));
+        assert!(!minor.compatible_with(older));
     }
 }

@@ -70,25 +70,23 @@ pub(crate) fn choose_python(
         newest_minor,
         target,
     };
-    let (artifact, explanation, mut warnings, source) = match pinned(request)? {
-        Some((pin, note)) => {
-            let artifact = context.choose_pinned(pin, &available)?;
-            let explanation = format!(
-                "Using Python {} (from {}{note})",
-                artifact.version,
-                pin.describe()
-            );
-            (artifact, explanation, Vec::new(), pin.source)
-        }
-        None => {
-            let (artifact, explanation, warnings) = context.choose_unpinned(previous_build)?;
-            (
-                artifact,
-                explanation,
-                warnings,
-                VersionSource::PythonVersionFile,
-            )
-        }
+    let (artifact, explanation, mut warnings, source) = if let Some((pin, note)) = pinned(request)?
+    {
+        let artifact = context.choose_pinned(pin, &available)?;
+        let explanation = format!(
+            "Using Python {} (from {}{note})",
+            artifact.version,
+            pin.describe()
+        );
+        (artifact, explanation, Vec::new(), pin.source)
+    } else {
+        let (artifact, explanation, warnings) = context.choose_unpinned(previous_build)?;
+        (
+            artifact,
+            explanation,
+            warnings,
+            VersionSource::PythonVersionFile,
+        )
     };
     warnings.extend(context.end_of_life_warning(artifact.version, source, today));
     Ok(PythonChoice {
@@ -105,7 +103,7 @@ fn pinned(request: &VersionRequest) -> Result<Option<(&Pin, String)>, PythonVers
         let overridden: Vec<String> = request
             .pins
             .iter()
-            .filter(|other| !other.version.compatible_with(&pin.version))
+            .filter(|other| !other.version.compatible_with(pin.version))
             .map(Pin::describe)
             .collect();
         let note = if overridden.is_empty() {
@@ -118,11 +116,11 @@ fn pinned(request: &VersionRequest) -> Result<Option<(&Pin, String)>, PythonVers
     for (index, first) in request.pins.iter().enumerate() {
         if let Some(second) = request.pins[index + 1..]
             .iter()
-            .find(|second| !first.version.compatible_with(&second.version))
+            .find(|second| !first.version.compatible_with(second.version))
         {
             return Err(PythonVersionError::Conflict {
-                first: first.clone(),
-                second: second.clone(),
+                first: Box::new(first.clone()),
+                second: Box::new(second.clone()),
             });
         }
     }
@@ -156,7 +154,7 @@ impl<'a> Context<'a> {
             .collect();
         minors.sort_unstable();
         minors.dedup();
-        minors.iter().map(PythonVersion::major_minor).collect()
+        minors.into_iter().map(PythonVersion::major_minor).collect()
     }
 
     /// The newest supported version that satisfies `requires-python`, as `X.Y`.
@@ -178,7 +176,7 @@ impl<'a> Context<'a> {
         let version = pin.version;
         if !is_supported(version.major, version.minor) {
             return Err(PythonVersionError::EndOfLife {
-                pin: pin.clone(),
+                pin: Box::new(pin.clone()),
                 end_of_life: end_of_life(version.major, version.minor),
                 newest: Some(self.newest_minor.clone()),
             });
@@ -197,7 +195,7 @@ impl<'a> Context<'a> {
             same_minor.sort_unstable();
             same_minor.dedup();
             return Err(PythonVersionError::UnknownVersion {
-                pin: pin.clone(),
+                pin: Box::new(pin.clone()),
                 target: self.target.clone(),
                 same_minor,
                 minors: self.minors(),
@@ -211,7 +209,7 @@ impl<'a> Context<'a> {
             (Some(artifact), _) => Ok(artifact),
             (None, Some(requires)) => Err(PythonVersionError::RequiresPythonUnsatisfied {
                 requires: requires.clone(),
-                pin: pin.clone(),
+                pin: Box::new(pin.clone()),
                 suggestion: self.newest_satisfying_minor(),
             }),
             (None, None) => Err(PythonVersionError::NoRuntimeForTarget {

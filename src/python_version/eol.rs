@@ -1,4 +1,4 @@
-//! When each CPython minor version reaches (or reached) its end of life, in one table.
+//! When each `CPython` minor version reaches (or reached) its end of life, in one table.
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// this one and newer build, with a warning once their end of life has passed.
 pub(crate) const OLDEST_SUPPORTED: (u16, u16) = (3, 10);
 
-/// `(major, minor, end of life)`, from the CPython release schedules (PEP 373, 596, 619, 664,
+/// `(major, minor, end of life)`, from the `CPython` release schedules (PEP 373, 596, 619, 664,
 /// 693, 719, 745). Future dates are the planned ones.
 const END_OF_LIFE: [(u16, u16, YearMonth); 18] = [
     (2, 6, YearMonth::new(2013, 10)),

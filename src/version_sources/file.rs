@@ -42,7 +42,7 @@ pub(super) fn read_text(
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         PythonVersionError::NotUtf8 {
             file,
-            line: 1 + valid.iter().filter(|byte| **byte == b'\n').count(),
+            line: valid.split(|byte| *byte == b'\n').count(),
         }
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);

@@ -79,17 +79,23 @@ impl VersionSource {
         }
     }
 
-    /// The form the version takes here, with an example.
+    /// The form the version takes here.
     pub(crate) fn expected_form(self) -> &'static str {
         match self {
-            Self::EnvVar => "X.Y or X.Y.Z, for example: 3.13",
-            Self::PythonVersionFile => {
-                "X.Y or X.Y.Z on the first line that isn't a comment, for example: 3.13"
-            }
-            Self::RuntimeTxt => "python-X.Y or python-X.Y.Z, for example: python-3.13",
-            Self::Pipfile(_) | Self::PipfileLock(_) => {
-                "a string X.Y or X.Y.Z, for example: python_version = \"3.13\""
-            }
+            Self::EnvVar => "X.Y or X.Y.Z",
+            Self::PythonVersionFile => "X.Y or X.Y.Z, on the first line that isn't a comment",
+            Self::RuntimeTxt => "python-X.Y or python-X.Y.Z, on a single line",
+            Self::Pipfile(_) | Self::PipfileLock(_) => "a string X.Y or X.Y.Z",
+        }
+    }
+
+    /// An example of a valid version here.
+    pub(crate) fn example(self) -> &'static str {
+        match self {
+            Self::EnvVar => "BP_PYTHON_VERSION=3.13",
+            Self::PythonVersionFile => "3.13",
+            Self::RuntimeTxt => "python-3.13",
+            Self::Pipfile(_) | Self::PipfileLock(_) => "python_version = \"3.13\"",
         }
     }
 
@@ -165,13 +171,15 @@ pub(crate) struct VersionRequest {
     pub(crate) requires_python: Option<RequiresPython>,
 }
 
+type PinReader = fn(&Path) -> Result<Vec<Pin>, PythonVersionError>;
+
 /// Reads every version source in the app directory, plus the `BP_PYTHON_VERSION` value.
 pub(crate) fn read_version_request(
     app_dir: &Path,
     bp_python_version: Option<&str>,
 ) -> Result<VersionRequest, PythonVersionError> {
     let override_pin = bp_python_version.map(env_var::parse).transpose()?;
-    let readers: [fn(&Path) -> Result<Vec<Pin>, PythonVersionError>; 4] = [
+    let readers: [PinReader; 4] = [
         python_version_file::read,
         runtime_txt::read,
         pipfile::read,
