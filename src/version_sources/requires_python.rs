@@ -106,7 +106,10 @@ impl Specifier {
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| {
                 if text.contains(char::is_whitespace) {
-                    format!("'{clause}' has a space inside; separate clauses with commas, as in >=3.10,<3.14")
+                    format!(
+                        "'{clause}' has a space inside; separate clauses with commas, as in \
+                         >=3.10,<3.14"
+                    )
                 } else {
                     format!(
                         "'{text}' in '{clause}' isn't a final release version like 3.12 or 3.12.1 \
