@@ -37,7 +37,7 @@ fn parse(text: &str) -> Result<Vec<Pin>, PythonVersionError> {
         PythonVersionError::Syntax {
             file: FILE,
             line: error.line(),
-            column: error.column(),
+            column: error.column().max(1),
             error: message
                 .strip_suffix(&position)
                 .unwrap_or(&message)
