@@ -6,6 +6,7 @@ use crate::inventory::Artifact;
 use crate::version_sources::{
     Pin, RequiresPython, VersionRequest, VersionSource, read_version_request,
 };
+use std::ffi::OsStr;
 use std::path::Path;
 
 /// The runtime to install, and what to tell the user about it.
@@ -20,11 +21,12 @@ pub(crate) struct PythonChoice {
 /// Reads every version source in the app (see `version_sources` for the precedence), then
 /// chooses the runtime for the build target.
 ///
-/// `previous_build` is the Python version of the app's previous build, if any: when the app
-/// pins no version, its minor version is kept.
+/// `bp_python_version` is the platform env var `BP_PYTHON_VERSION`, if set. `previous_build` is
+/// the Python version of the app's previous build, if any: when the app pins no version, its
+/// minor version is kept.
 pub(crate) fn resolve_python_version(
     app_dir: &Path,
-    bp_python_version: Option<&str>,
+    bp_python_version: Option<&OsStr>,
     inventory: &[Artifact],
     target: &libcnb::Target,
     previous_build: Option<PythonVersion>,

@@ -211,6 +211,16 @@ fn too_large_message(file: &str) -> ErrorMessage {
 }
 
 fn not_utf8_message(file: &str, line: usize) -> ErrorMessage {
+    if file == VersionSource::EnvVar.file() {
+        return ErrorMessage::new(
+            format!("{file} isn't valid UTF-8"),
+            formatdoc! {"
+                The {file} environment variable contains bytes that aren't UTF-8 text.
+
+                Set {file} to a version such as 3.13.
+            "},
+        );
+    }
     ErrorMessage::new(
         format!("{file} isn't valid UTF-8"),
         formatdoc! {"

@@ -2,9 +2,14 @@
 
 use super::{Pin, VersionSource};
 use crate::python_version::PythonVersionError;
+use std::ffi::OsStr;
 
-pub(super) fn parse(value: &str) -> Result<Pin, PythonVersionError> {
+pub(super) fn parse(value: &OsStr) -> Result<Pin, PythonVersionError> {
     let source = VersionSource::EnvVar;
+    let value = value.to_str().ok_or(PythonVersionError::NotUtf8 {
+        file: source.file(),
+        line: 1,
+    })?;
     super::file::check_control_characters(source.file(), value)?;
     let raw = value.trim();
     let version = raw
@@ -25,6 +30,10 @@ pub(super) fn parse(value: &str) -> Result<Pin, PythonVersionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(value: &str) -> Result<Pin, PythonVersionError> {
+        super::parse(OsStr::new(value))
+    }
 
     #[test]
     fn parses_versions() {
@@ -50,6 +59,14 @@ mod tests {
                 file: "BP_PYTHON_VERSION",
                 line: 1,
                 character: '\u{1b}'
+            })
+        );
+        let not_utf8 = std::os::unix::ffi::OsStrExt::from_bytes(b"3.1\xff");
+        assert_eq!(
+            super::parse(not_utf8),
+            Err(PythonVersionError::NotUtf8 {
+                file: "BP_PYTHON_VERSION",
+                line: 1
             })
         );
     }

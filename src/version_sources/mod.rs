@@ -26,6 +26,7 @@ mod requires_python;
 mod runtime_txt;
 
 use crate::python_version::{PythonVersionError, RequestedVersion};
+use std::ffi::OsStr;
 use std::path::Path;
 
 pub(crate) use requires_python::SpecifierSet;
@@ -176,7 +177,7 @@ type PinReader = fn(&Path) -> Result<Vec<Pin>, PythonVersionError>;
 /// Reads every version source in the app directory, plus the `BP_PYTHON_VERSION` value.
 pub(crate) fn read_version_request(
     app_dir: &Path,
-    bp_python_version: Option<&str>,
+    bp_python_version: Option<&OsStr>,
 ) -> Result<VersionRequest, PythonVersionError> {
     let override_pin = bp_python_version.map(env_var::parse).transpose()?;
     let readers: [PinReader; 4] = [
@@ -262,7 +263,7 @@ mod tests {
             read_version_request(dir.path(), None),
             Err(PythonVersionError::InvalidVersion { .. })
         ));
-        let request = read_version_request(dir.path(), Some("3.13")).unwrap();
+        let request = read_version_request(dir.path(), Some(OsStr::new("3.13"))).unwrap();
         assert_eq!(
             request.override_pin.unwrap().describe(),
             "BP_PYTHON_VERSION: 3.13"
@@ -275,7 +276,7 @@ mod tests {
     fn a_malformed_pyproject_fails_even_with_an_override() {
         let dir = app(&[("pyproject.toml", "[project]\nrequires-python = \"3.12\"\n")]);
         assert!(matches!(
-            read_version_request(dir.path(), Some("3.13")),
+            read_version_request(dir.path(), Some(OsStr::new("3.13"))),
             Err(PythonVersionError::InvalidRequiresPython { .. })
         ));
     }

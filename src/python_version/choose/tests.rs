@@ -34,7 +34,7 @@ fn choose_for(
     for (name, content) in files {
         fs::write(dir.path().join(name), content).unwrap();
     }
-    let request = read_version_request(dir.path(), env)?;
+    let request = read_version_request(dir.path(), env.map(std::ffi::OsStr::new))?;
     let previous_build = previous_build.map(|version| version.parse().unwrap());
     choose_python(&request, &inventory(), "linux", arch, previous_build, today)
 }

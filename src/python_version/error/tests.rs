@@ -39,6 +39,10 @@ fn every_message_has_its_exact_text() {
             file: ".python-version",
             line: 2,
         },
+        PythonVersionError::NotUtf8 {
+            file: "BP_PYTHON_VERSION",
+            line: 1,
+        },
         PythonVersionError::ControlCharacter {
             file: "runtime.txt",
             line: 1,
@@ -193,6 +197,11 @@ Line 2 of .python-version contains bytes that aren't UTF-8 text, which is
 the encoding the buildpack reads .python-version in.
 
 Save .python-version as UTF-8 (or plain ASCII) text, without stray binary bytes.",
+        r"Error: BP_PYTHON_VERSION isn't valid UTF-8
+
+The BP_PYTHON_VERSION environment variable contains bytes that aren't UTF-8 text.
+
+Set BP_PYTHON_VERSION to a version such as 3.13.",
         r"Error: runtime.txt contains a control character
 
 Line 1 of runtime.txt contains the control character U+0000, which can't be
