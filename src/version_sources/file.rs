@@ -80,6 +80,22 @@ pub(super) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     )
 }
 
+/// Parses TOML, turning syntax and type errors into an error with the line and column.
+pub(super) fn parse_toml<T: serde::de::DeserializeOwned>(
+    file: &'static str,
+    text: &str,
+) -> Result<T, PythonVersionError> {
+    toml::from_str(text).map_err(|error| {
+        let (line, column) = line_and_column(text, error.span().map_or(0, |span| span.start));
+        PythonVersionError::Syntax {
+            file,
+            line,
+            column,
+            error: error.message().trim().to_string(),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! `Pipfile` (TOML): `[requires]` `python_full_version = "3.12.1"` and/or
 //! `python_version = "3.12"`.
 
-use super::file::{line_and_column, read_text};
+use super::file::{line_and_column, parse_toml, read_text};
 use super::{Pin, PipfileKey, VersionSource};
 use crate::python_version::PythonVersionError;
 use serde::Deserialize;
@@ -55,22 +55,6 @@ fn parse(text: &str) -> Result<Vec<Pin>, PythonVersionError> {
         })
     })
     .collect()
-}
-
-/// Parses TOML, turning syntax and type errors into an error with the line and column.
-pub(super) fn parse_toml<T: serde::de::DeserializeOwned>(
-    file: &'static str,
-    text: &str,
-) -> Result<T, PythonVersionError> {
-    toml::from_str(text).map_err(|error| {
-        let (line, column) = line_and_column(text, error.span().map_or(0, |span| span.start));
-        PythonVersionError::Syntax {
-            file,
-            line,
-            column,
-            error: error.message().trim().to_string(),
-        }
-    })
 }
 
 #[cfg(test)]

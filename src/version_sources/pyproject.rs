@@ -1,7 +1,6 @@
 //! `pyproject.toml` `[project] requires-python` (PEP 621): a constraint on the version.
 
-use super::file::{line_and_column, read_text};
-use super::pipfile::parse_toml;
+use super::file::{line_and_column, parse_toml, read_text};
 use super::{RequiresPython, SpecifierSet};
 use crate::python_version::PythonVersionError;
 use serde::Deserialize;
