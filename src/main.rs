@@ -1,4 +1,5 @@
 mod detect;
+mod download;
 mod errors;
 mod inventory;
 mod package_manager;
