@@ -21,7 +21,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the server may take to start answering.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the whole body may take (a runtime archive is about 30 MB).
-const BODY_TIMEOUT: Duration = Duration::from_secs(600);
+const BODY_TIMEOUT: Duration = Duration::from_mins(10);
 
 /// Whether `location` is fetched over HTTP rather than read from the local filesystem.
 pub(crate) fn is_http_url(location: &str) -> bool {
@@ -370,54 +370,7 @@ impl DownloadError {
                 url,
                 failure,
                 attempts,
-            } => {
-                let tries = if *attempts == 1 {
-                    String::new()
-                } else {
-                    format!(" (tried {attempts} times)")
-                };
-                let happened = match failure {
-                    HttpFailure::Connection(error) => formatdoc! {"
-                        The request for {url} failed{tries}: {error}
-
-                        Check that the server is reachable from the build, and that a proxy
-                        (HTTPS_PROXY) or a custom CA bundle (SSL_CERT_FILE) is set if the network
-                        needs one.
-                    "},
-                    HttpFailure::Status(status) if status.starts_with("404") => formatdoc! {"
-                        The server answered {status} for {url}: the file isn't there.
-
-                        Check that the runtime inventory (the built-in one, or the one that
-                        BP_PYTHON_INVENTORY names) lists the right URL, and that a mirror has
-                        every file its inventory lists.
-                    "},
-                    HttpFailure::Status(status) if status.starts_with('5') => formatdoc! {"
-                        The server answered {status} for {url}{tries}.
-
-                        This is a problem on the server's side, which is often temporary: try
-                        the build again later.
-                    "},
-                    HttpFailure::Status(status) => formatdoc! {"
-                        The server answered {status} for {url}.
-
-                        Check that the URL is right and that the server allows the build to
-                        download it.
-                    "},
-                    HttpFailure::Truncated {
-                        received,
-                        expected,
-                        error,
-                    } => {
-                        let of = expected.map_or(String::new(), |total| format!(" of {total}"));
-                        formatdoc! {"
-                            The download of {url} broke off after {received}{of} bytes{tries}: {error}
-
-                            The connection to the server is unreliable: try the build again.
-                        "}
-                    }
-                };
-                ErrorMessage::new(header, happened)
-            }
+            } => ErrorMessage::new(header, http_failure_body(url, failure, *attempts)),
             Self::LocalFile { path, error } => ErrorMessage::new(
                 header,
                 formatdoc! {"
@@ -473,6 +426,54 @@ impl DownloadError {
                     Check that the build has free disk space in its temporary directory.
                 "},
             ),
+        }
+    }
+}
+
+fn http_failure_body(url: &str, failure: &HttpFailure, attempts: u32) -> String {
+    let tries = if attempts == 1 {
+        String::new()
+    } else {
+        format!(" (tried {attempts} times)")
+    };
+    match failure {
+        HttpFailure::Connection(error) => formatdoc! {"
+            The request for {url} failed{tries}: {error}
+
+            Check that the server is reachable from the build, and that a proxy
+            (HTTPS_PROXY) or a custom CA bundle (SSL_CERT_FILE) is set if the network
+            needs one.
+        "},
+        HttpFailure::Status(status) if status.starts_with("404") => formatdoc! {"
+            The server answered {status} for {url}: the file isn't there.
+
+            Check that the runtime inventory (the built-in one, or the one that
+            BP_PYTHON_INVENTORY names) lists the right URL, and that a mirror has
+            every file its inventory lists.
+        "},
+        HttpFailure::Status(status) if status.starts_with('5') => formatdoc! {"
+            The server answered {status} for {url}{tries}.
+
+            This is a problem on the server's side, which is often temporary: try
+            the build again later.
+        "},
+        HttpFailure::Status(status) => formatdoc! {"
+            The server answered {status} for {url}.
+
+            Check that the URL is right and that the server allows the build to
+            download it.
+        "},
+        HttpFailure::Truncated {
+            received,
+            expected,
+            error,
+        } => {
+            let of = expected.map_or(String::new(), |total| format!(" of {total}"));
+            formatdoc! {"
+                The download of {url} broke off after {received}{of} bytes{tries}: {error}
+
+                The connection to the server is unreliable: try the build again.
+            "}
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The runtime inventory: which CPython archives exist, per version and arch, with their SHA-256.
+//! The runtime inventory: which `CPython` archives exist, per version and arch, with their SHA-256.
 //! The buildpack compiles one in (`python-inventory.toml`); `BP_PYTHON_INVENTORY` replaces it.
 
 use crate::download::{self, DownloadError};
@@ -18,7 +18,7 @@ const BUILT_IN_INVENTORY: &str = include_str!("../python-inventory.toml");
 /// An inventory larger than this is certainly not one.
 const MAX_INVENTORY_BYTES: u64 = 16 * 1024 * 1024;
 
-/// One downloadable CPython build: an archive in python-build-standalone's `install_only_stripped`
+/// One downloadable `CPython` build: an archive in python-build-standalone's `install_only_stripped`
 /// layout (a single top-level `python/` directory) and its SHA-256 digest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Artifact {

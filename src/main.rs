@@ -2,15 +2,19 @@ mod detect;
 mod download;
 mod errors;
 mod inventory;
+mod layers;
 mod package_manager;
 mod python_version;
 
 use crate::errors::BuildpackError;
+use crate::inventory::{Artifact, InventoryError};
+use crate::python_version::PythonVersion;
 use bullet_stream::global::print;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
+use libcnb::data::store::Store;
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
-use libcnb::{Buildpack, buildpack_main};
+use libcnb::{Buildpack, Env, Platform, buildpack_main};
 
 #[cfg(test)]
 use local_platform as _;
@@ -31,10 +35,35 @@ impl Buildpack for PythonBuildpack {
         }
     }
 
-    fn build(&self, _context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
+    fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let started = print::buildpack("Python");
+
+        // Project analysis: everything that can reject the app, before any layer is touched.
+        let package_manager =
+            package_manager::determine(&context.app_dir).map_err(BuildpackError::PackageManager)?;
+        let inventory = inventory::load_inventory(context.platform.env(), &context.app_dir)
+            .map_err(BuildpackError::Inventory)?;
+        let _previous_python_version = previous_python_version(context.store.as_ref());
+        print::h2("Python version");
+        let python = newest_python(&inventory, &context.target)?;
+        print::bullet(format!(
+            "Using Python {}, the newest version available (no version is specified)",
+            python.version
+        ));
+        print::bullet(format!(
+            "Using {} (found {})",
+            package_manager.name(),
+            package_manager.marker_file()
+        ));
+
+        let mut env = Env::from_current();
+        print::h2("Installing Python");
+        layers::python::install_python(&context, &mut env, &python)?;
+
         print::all_done(&Some(started));
-        BuildResultBuilder::new().build()
+        BuildResultBuilder::new()
+            .store(store_for_next_build(python.version))
+            .build()
     }
 
     fn on_error(&self, error: libcnb::Error<Self::Error>) {
@@ -43,3 +72,40 @@ impl Buildpack for PythonBuildpack {
 }
 
 buildpack_main!(PythonBuildpack);
+
+/// Until the requested version is resolved from the app's files: the newest runtime for the target.
+fn newest_python(
+    inventory: &inventory::Inventory,
+    target: &libcnb::Target,
+) -> Result<Artifact, BuildpackError> {
+    inventory::newest_for_target(&inventory.artifacts, target)
+        .cloned()
+        .ok_or_else(|| {
+            BuildpackError::Inventory(InventoryError::NoneForTarget {
+                location: inventory.location.clone(),
+                os: target.os.clone(),
+                arch: target.arch.clone(),
+            })
+        })
+}
+
+const STORE_PYTHON_VERSION: &str = "python_version";
+
+/// The Python version of the previous build, remembered in `store.toml`.
+fn previous_python_version(store: Option<&Store>) -> Option<PythonVersion> {
+    store?
+        .metadata
+        .get(STORE_PYTHON_VERSION)?
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+fn store_for_next_build(python_version: PythonVersion) -> Store {
+    let mut store = Store::default();
+    store.metadata.insert(
+        STORE_PYTHON_VERSION.to_string(),
+        python_version.to_string().into(),
+    );
+    store
+}
