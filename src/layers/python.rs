@@ -206,6 +206,11 @@ fn tidy_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), PythonLayer
     // The app's dependencies go into their own environment; this marker would only make pip
     // refuse to work.
     remove_if_present(&stdlib.join("EXTERNALLY-MANAGED")).map_err(io_error)?;
+    // Apps and Procfiles say `python`; not every archive has it.
+    let python = layer_dir.join("bin/python");
+    if fs::symlink_metadata(&python).is_err() {
+        std::os::unix::fs::symlink("python3", &python).map_err(io_error)?;
+    }
     // The runtime's bundled pip is removed: the buildpack installs a pinned pip of its own, and
     // two pips (one on PATH, one importable) would disagree. `ensurepip` keeps its wheel, so
     // `python -m venv` still works.
@@ -755,6 +760,10 @@ mod tests {
         tidy_runtime(&artifact, layer.path()).unwrap();
         let remaining = |path: &str| layer.path().join(path).exists();
         assert!(remaining("bin/python3"));
+        assert_eq!(
+            fs::read_link(layer.path().join("bin/python")).unwrap(),
+            Path::new("python3")
+        );
         assert!(!remaining("bin/pip") && !remaining("bin/pip3") && !remaining("bin/pip3.13"));
         assert!(!remaining("lib/python3.13/EXTERNALLY-MANAGED"));
         assert!(!remaining("lib/python3.13/site-packages/pip"));
