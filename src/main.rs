@@ -39,7 +39,8 @@ impl Buildpack for PythonBuildpack {
         let started = print::buildpack("Python");
 
         // Project analysis: everything that can reject the app, before any layer is touched.
-        let package_manager =
+        // The dependencies step installs with it; determined now so that a bad app fails fast.
+        let _package_manager =
             package_manager::determine(&context.app_dir).map_err(BuildpackError::PackageManager)?;
         let inventory = inventory::load_inventory(context.platform.env(), &context.app_dir)
             .map_err(BuildpackError::Inventory)?;
@@ -49,11 +50,6 @@ impl Buildpack for PythonBuildpack {
         print::bullet(format!(
             "Using Python {}, the newest version available (no version is specified)",
             python.version
-        ));
-        print::bullet(format!(
-            "Using {} (found {})",
-            package_manager.name(),
-            package_manager.marker_file()
         ));
 
         let mut env = Env::from_current();
