@@ -160,7 +160,12 @@ fn install_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), PythonLa
         version: artifact.version.to_string(),
         error,
     };
-    let timer = print::sub_start_timer(format!("Downloading {}", artifact.url));
+    let verb = if download::is_http_url(&artifact.url) {
+        "Downloading"
+    } else {
+        "Copying"
+    };
+    let timer = print::sub_start_timer(format!("{verb} {}", artifact.url));
     let archive = match download::fetch_verified(&artifact.url, &artifact.sha256) {
         Ok(archive) => {
             timer.done();
