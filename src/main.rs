@@ -105,3 +105,24 @@ fn store_for_next_build(python_version: PythonVersion) -> Store {
     );
     store
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_python_version_round_trips_through_the_store() {
+        let store = store_for_next_build(PythonVersion::new(3, 13, 1));
+        assert_eq!(
+            previous_python_version(Some(&store)),
+            Some(PythonVersion::new(3, 13, 1))
+        );
+        assert_eq!(previous_python_version(None), None);
+        assert_eq!(previous_python_version(Some(&Store::default())), None);
+        let mut garbled = Store::default();
+        garbled
+            .metadata
+            .insert(STORE_PYTHON_VERSION.to_string(), "3.13".to_string().into());
+        assert_eq!(previous_python_version(Some(&garbled)), None);
+    }
+}
