@@ -13,6 +13,8 @@ pub(crate) enum BuildpackError {
     Inventory(InventoryError),
     PackageManager(PackageManagerError),
     PythonLayer(PythonLayerError),
+    /// No Python version could be chosen (bad version file, conflict, end of life...).
+    PythonVersion(crate::python_version::PythonVersionError),
 }
 
 impl From<BuildpackError> for libcnb::Error<BuildpackError> {
@@ -64,6 +66,7 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
         BuildpackError::Inventory(error) => error.message(),
         BuildpackError::PackageManager(error) => error.message(),
         BuildpackError::PythonLayer(error) => error.message(),
+        BuildpackError::PythonVersion(error) => error.message(),
     }
 }
 

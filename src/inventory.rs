@@ -256,17 +256,6 @@ fn join_url(base: &str, reference: &str) -> String {
     format!("{scheme}://{authority}/{}{query}", segments.join("/"))
 }
 
-/// The newest artifact for the target's OS and arch.
-pub(crate) fn newest_for_target<'a>(
-    artifacts: &'a [Artifact],
-    target: &libcnb::Target,
-) -> Option<&'a Artifact> {
-    artifacts
-        .iter()
-        .filter(|artifact| artifact.os == target.os && artifact.arch == target.arch)
-        .max_by_key(|artifact| artifact.version)
-}
-
 #[derive(Debug)]
 pub(crate) enum InventoryError {
     /// `BP_PYTHON_INVENTORY` is empty or not UTF-8.
@@ -290,12 +279,6 @@ pub(crate) enum InventoryError {
         location: InventoryLocation,
         number: usize,
         problem: String,
-    },
-    /// The inventory has no runtime for the build's target.
-    NoneForTarget {
-        location: InventoryLocation,
-        os: String,
-        arch: String,
     },
 }
 
@@ -364,15 +347,6 @@ impl InventoryError {
 
                     {FORMAT_HELP}
                 "},
-            ),
-            Self::NoneForTarget { location, os, arch } => ErrorMessage::new(
-                "No Python runtime for this platform",
-                formatdoc! {"
-                    {location} has no Python runtime for {os}/{arch}.
-
-                    The buildpack supports linux/amd64 and linux/arm64. If a custom inventory is
-                    set with {INVENTORY_ENV_VAR}, add runtimes for {os}/{arch} to it.
-                ", location = capitalized(location)},
             ),
         }
     }
@@ -684,25 +658,5 @@ mod tests {
         std::fs::write(app.path().join("binary.toml"), b"\xff\xfe[[artifacts]]").unwrap();
         let error = load_inventory(&platform_env("binary.toml"), app.path()).unwrap_err();
         assert!(matches!(error, InventoryError::NotUtf8 { .. }));
-    }
-
-    #[test]
-    fn newest_for_target_picks_the_newest_matching_arch() {
-        let artifacts = built_in();
-        let target = |arch: &str| libcnb::Target {
-            os: "linux".into(),
-            arch: arch.into(),
-            arch_variant: None,
-            distro_name: "ubuntu".into(),
-            distro_version: "24.04".into(),
-        };
-        let newest = newest_for_target(&artifacts, &target("arm64")).unwrap();
-        assert_eq!(newest.arch, "arm64");
-        assert!(
-            artifacts
-                .iter()
-                .all(|artifact| artifact.version <= newest.version)
-        );
-        assert!(newest_for_target(&artifacts, &target("riscv64")).is_none());
     }
 }

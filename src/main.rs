@@ -5,9 +5,9 @@ mod inventory;
 mod layers;
 mod package_manager;
 mod python_version;
+mod version_sources;
 
 use crate::errors::BuildpackError;
-use crate::inventory::{Artifact, InventoryError};
 use crate::python_version::PythonVersion;
 use bullet_stream::global::print;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
@@ -44,21 +44,31 @@ impl Buildpack for PythonBuildpack {
             package_manager::determine(&context.app_dir).map_err(BuildpackError::PackageManager)?;
         let inventory = inventory::load_inventory(context.platform.env(), &context.app_dir)
             .map_err(BuildpackError::Inventory)?;
-        let _previous_python_version = previous_python_version(context.store.as_ref());
+        let python: python_version::PythonChoice = python_version::resolve_python_version(
+            &context.app_dir,
+            context
+                .platform
+                .env()
+                .get("BP_PYTHON_VERSION")
+                .map(AsRef::as_ref),
+            &inventory.artifacts,
+            &context.target,
+            previous_python_version(context.store.as_ref()),
+        )
+        .map_err(BuildpackError::PythonVersion)?;
         print::h2("Python version");
-        let python = newest_python(&inventory, &context.target)?;
-        print::bullet(format!(
-            "Using Python {}, the newest version available (no version is specified)",
-            python.version
-        ));
+        print::bullet(&python.explanation);
+        for warning in &python.warnings {
+            print::warning(warning);
+        }
 
         let mut env = Env::from_current();
         print::h2("Installing Python");
-        layers::python::install_python(&context, &mut env, &python)?;
+        layers::python::install_python(&context, &mut env, &python.artifact)?;
 
         print::all_done(&Some(started));
         BuildResultBuilder::new()
-            .store(store_for_next_build(python.version))
+            .store(store_for_next_build(python.artifact.version))
             .build()
     }
 
@@ -68,22 +78,6 @@ impl Buildpack for PythonBuildpack {
 }
 
 buildpack_main!(PythonBuildpack);
-
-/// Until the requested version is resolved from the app's files: the newest runtime for the target.
-fn newest_python(
-    inventory: &inventory::Inventory,
-    target: &libcnb::Target,
-) -> Result<Artifact, BuildpackError> {
-    inventory::newest_for_target(&inventory.artifacts, target)
-        .cloned()
-        .ok_or_else(|| {
-            BuildpackError::Inventory(InventoryError::NoneForTarget {
-                location: inventory.location.clone(),
-                os: target.os.clone(),
-                arch: target.arch.clone(),
-            })
-        })
-}
 
 const STORE_PYTHON_VERSION: &str = "python_version";
 
