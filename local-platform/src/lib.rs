@@ -49,3 +49,6 @@ impl std::error::Error for PlatformError {}
 
 #[cfg(test)]
 use indoc as _;
+// Only the local test backend uses tempfile.
+#[cfg(feature = "pack")]
+use tempfile as _;

@@ -15,6 +15,8 @@ use std::process::ExitCode;
 // Dependencies of the library only.
 #[cfg(test)]
 use indoc as _;
+#[cfg(feature = "pack")]
+use libcnb_test as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;

@@ -1,6 +1,10 @@
 //! The platform rules, exercised with a tiny shell buildpack (`tests/fixtures/shell_buildpack`)
 //! whose detect and build run the app's `detect.sh` and `build.sh`.
 
+// These tests exercise the local platform itself: nothing to run under `pack`.
+#![cfg_attr(feature = "pack", allow(unused_crate_dependencies))]
+#![cfg(not(feature = "pack"))]
+
 use indoc::indoc;
 use local_platform::testing::{
     BuildConfig, BuildpackReference, ContainerConfig, PackResult, TestRunner, assert_contains,
