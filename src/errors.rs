@@ -7,6 +7,8 @@ use indoc::formatdoc;
 pub(crate) enum BuildpackError {
     /// Bytes that could not be written to the build output (a closed stderr, say).
     Output(std::io::Error),
+    /// No Python version could be chosen (bad version file, conflict, end of life...).
+    PythonVersion(crate::python_version::PythonVersionError),
 }
 
 impl From<BuildpackError> for libcnb::Error<BuildpackError> {
@@ -55,6 +57,7 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
                 The build output could not be written: {io_error}
             "},
         ),
+        BuildpackError::PythonVersion(error) => error.message(),
     }
 }
 

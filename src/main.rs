@@ -3,6 +3,7 @@ mod errors;
 mod inventory;
 mod package_manager;
 mod python_version;
+mod version_sources;
 
 use crate::errors::BuildpackError;
 use bullet_stream::global::print;

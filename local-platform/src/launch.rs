@@ -2,7 +2,7 @@
 //! materialised image, with the launch env composed from the launch layers.
 
 use crate::PlatformError;
-use crate::launch_env_fallback::{LaunchLayer, compose_launch_env};
+use crate::launch_env::{LaunchLayer, compose_launch_env, process_command};
 use crate::platform::{DEFAULT_PATH, LaunchImage};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -118,7 +118,7 @@ pub fn launch_command(
         .map(|path| LaunchLayer { path: path.clone() })
         .collect();
     let compose = |process_type: Option<&str>| {
-        compose_launch_env(&base, &layers, process_type)
+        compose_launch_env(&base, &layers, process_type, &image.app_dir)
             .map_err(|error| PlatformError::new(format!("ERROR: failed to launch: {error}")))
     };
 
@@ -152,8 +152,11 @@ pub fn launch_command(
                     )
                 })?,
             };
-            let mut argv = process.command.clone();
-            argv.extend(args.clone().unwrap_or_else(|| process.args.clone()));
+            let argv = process_command(
+                &process.command,
+                &process.args,
+                args.as_deref().unwrap_or_default(),
+            );
             let cwd = process
                 .working_dir
                 .as_ref()

@@ -5,7 +5,7 @@
 mod buildpack;
 mod files;
 mod launch;
-mod launch_env_fallback;
+pub mod launch_env;
 mod layers;
 mod output;
 mod platform;

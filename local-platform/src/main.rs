@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 // Dependencies of the library only.
+use command_fds as _;
 #[cfg(test)]
 use indoc as _;
 #[cfg(feature = "pack")]

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 // The library's dependencies, unused by this test crate.
+use command_fds as _;
 #[cfg(feature = "pack")]
 use libcnb_test as _;
 use serde as _;
@@ -360,8 +361,11 @@ fn a_failed_build_changes_neither_image_nor_cache() {
                 "failing on purpose\nERROR: failed to build: executing lifecycle: failed with status code: 51\n"
             );
             // The previous image is still the one that runs.
+            let data_file = context.work_dir().join("layers/test_shell/data/file");
             assert_eq!(
-                context.run_shell_command("cat $CNB_LAYERS_DIR/test_shell/data/file app-file").stdout,
+                context
+                    .run_shell_command(format!("cat {} app-file", data_file.display()))
+                    .stdout,
                 "v1\nv1\n"
             );
             context.rebuild(config_for("v3", false), |context| {

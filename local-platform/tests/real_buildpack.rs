@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 // The library's dependencies, unused by this test crate.
+use command_fds as _;
 use indoc as _;
 use serde as _;
 use serde_json as _;
