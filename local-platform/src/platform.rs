@@ -257,6 +257,7 @@ impl Platform {
             DetectResult::Pass(entries) => entries,
             DetectResult::Fail { code } => return Ok(failed(output, code)),
         };
+        output.line("1 of 1 buildpacks participating");
         output.line(&format!("{} {}", self.buildpack.id, self.buildpack.version));
 
         let bp_layers_dir = self.buildpack_layers_dir();
@@ -266,7 +267,7 @@ impl Platform {
             remove_tree(&self.cache_dir())?;
         } else {
             output.line("===> RESTORING");
-            self.restore(previous_image.as_ref(), &bp_layers_dir)?;
+            self.restore(previous_image.as_ref(), &bp_layers_dir, output)?;
         }
 
         output.line("===> BUILDING");
@@ -507,7 +508,9 @@ impl Platform {
         &self,
         previous_image: Option<&ImageRecord>,
         bp_layers_dir: &Path,
+        output: &Output,
     ) -> Result<(), PlatformError> {
+        let bp_id = &self.buildpack.id;
         let cache = self.read_cache()?.unwrap_or_default();
         let mut names: Vec<&String> = cache.layers.keys().collect();
         if let Some(image) = previous_image {
@@ -515,20 +518,37 @@ impl Platform {
         }
         names.sort();
         names.dedup();
+        let mut data_from_cache = Vec::new();
         for name in names {
             let layer_toml = bp_layers_dir.join(format!("{name}.toml"));
+            let in_image = previous_image.and_then(|image| image.layers.get(name));
             if let Some(cached) = cache.layers.get(name) {
+                let source = if in_image.is_some() {
+                    "app image"
+                } else {
+                    "cache"
+                };
+                output.line(&format!(
+                    "Restoring metadata for \"{bp_id}:{name}\" from {source}"
+                ));
                 layers::write_metadata_toml(&layer_toml, &cached.data)?;
-                copy_tree(
-                    &self.cache_dir().join("layers").join(name),
-                    &bp_layers_dir.join(name),
-                )?;
-            } else if let Some(launched) = previous_image.and_then(|image| image.layers.get(name))
+                data_from_cache.push(name);
+            } else if let Some(launched) = in_image
                 && launched.types.launch
                 && !launched.types.cache
             {
+                output.line(&format!(
+                    "Restoring metadata for \"{bp_id}:{name}\" from app image"
+                ));
                 layers::write_metadata_toml(&layer_toml, &launched.data)?;
             }
+        }
+        for name in data_from_cache {
+            output.line(&format!("Restoring data for \"{bp_id}:{name}\" from cache"));
+            copy_tree(
+                &self.cache_dir().join("layers").join(name),
+                &bp_layers_dir.join(name),
+            )?;
         }
         if let Some(store) = previous_image.and_then(|image| image.store.as_ref()) {
             layers::write_metadata_toml(&bp_layers_dir.join("store.toml"), store)?;
@@ -599,8 +619,6 @@ impl Platform {
             self.export_launch_layers(previous_image, build_output, &new_image_dir, output)?;
         copy_tree(&self.app_dir(), &new_image_dir.join("app"))?;
         output.line("Adding 1/1 app layer(s)");
-        let cache_layers = self.export_cache_layers(build_output, &new_cache_dir, output)?;
-
         if let Some(process) = build_output
             .processes
             .iter()
@@ -612,6 +630,8 @@ impl Platform {
             ));
         }
         output.line(&format!("Saving {}...", request.image_name));
+        output.line(&format!("*** Images:\n      {}", request.image_name));
+        let cache_layers = self.export_cache_layers(build_output, &new_cache_dir, output)?;
 
         let export = ExportSnapshot {
             image: request.image_name.clone(),

@@ -149,7 +149,7 @@ fn phases_get_the_cnb_env_and_platform_env_but_not_the_test_env() {
             );
             assert_contains!(
                 stdout,
-                "===> DETECTING\ntest/shell 0.0.1\n===> RESTORING\n===> BUILDING\n"
+                "===> DETECTING\n1 of 1 buildpacks participating\ntest/shell 0.0.1\n===> RESTORING\n===> BUILDING\n"
             );
             assert_contains!(stdout, "===> EXPORTING\n");
             assert_contains!(stdout, "Successfully built image 'libcnbtest_");
@@ -206,6 +206,18 @@ fn restore_follows_the_layer_types_table_and_round_trips_metadata_through_json()
         context.rebuild(
             config(&[("build.sh", RESTORE_MATRIX_BUILD)]).env("STEP", "2"),
             |context| {
+                assert_contains!(
+                    context.pack_stdout,
+                    indoc! {r#"
+                        ===> RESTORING
+                        Restoring metadata for "test/shell:cached" from cache
+                        Restoring metadata for "test/shell:launch_cached" from app image
+                        Restoring metadata for "test/shell:launch_only" from app image
+                        Restoring data for "test/shell:cached" from cache
+                        Restoring data for "test/shell:launch_cached" from cache
+                        ===> BUILDING
+                    "#}
+                );
                 assert_contains!(
                     context.pack_stdout,
                     indoc! {r#"

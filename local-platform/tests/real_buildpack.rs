@@ -54,7 +54,7 @@ fn the_real_buildpack_passes_detect_on_an_app_with_requirements_txt() {
     assert!(success, "{}\n{}", output.stdout(), output.stderr());
     assert_contains!(
         output.stdout(),
-        "===> DETECTING\ncommunity/python 0.1.0\n===> RESTORING\n===> BUILDING\n"
+        "===> DETECTING\n1 of 1 buildpacks participating\ncommunity/python 0.1.0\n===> RESTORING\n===> BUILDING\n"
     );
     assert_contains!(output.stdout(), "Successfully built image 'python-app'\n");
 }
