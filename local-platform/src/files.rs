@@ -31,6 +31,38 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
     Ok(())
 }
 
+/// Recreates `from` at `to` with hard links to its files (directories and symlinks are
+/// recreated). Only for trees nobody modifies in place: the image and cache stores, which are
+/// copied out (never linked out) to be used.
+pub(crate) fn link_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
+    let metadata =
+        fs::symlink_metadata(from).map_err(|error| PlatformError::io("reading", from, &error))?;
+    if metadata.is_dir() {
+        fs::create_dir_all(to).map_err(|error| PlatformError::io("creating", to, &error))?;
+        let entries =
+            fs::read_dir(from).map_err(|error| PlatformError::io("reading", from, &error))?;
+        for entry in entries {
+            let entry = entry.map_err(|error| PlatformError::io("reading", from, &error))?;
+            link_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        fs::set_permissions(to, metadata.permissions())
+            .map_err(|error| PlatformError::io("writing", to, &error))
+    } else if metadata.is_file() && fs::hard_link(from, to).is_ok() {
+        Ok(())
+    } else {
+        copy_tree(from, to)
+    }
+}
+
+/// Moves `from` to `to` (a rename, or a copy and removal across file systems).
+pub(crate) fn move_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
+    if fs::rename(from, to).is_ok() {
+        return Ok(());
+    }
+    copy_tree(from, to)?;
+    remove_tree(from)
+}
+
 /// Removes a file or directory tree if it exists, making read-only directories writable
 /// first (tools such as Go or pip can leave them).
 pub(crate) fn remove_tree(path: &Path) -> Result<(), PlatformError> {
@@ -109,10 +141,11 @@ pub(crate) fn digest_tree(root: &Path) -> Result<(String, u64), PlatformError> {
         } else {
             let executable = metadata.permissions().mode() & 0o111 != 0;
             hasher.update(if executable { b"exec\0" } else { b"file\0" });
-            let content =
-                fs::read(&path).map_err(|error| PlatformError::io("reading", &path, &error))?;
-            hasher.update((content.len() as u64).to_le_bytes());
-            hasher.update(&content);
+            hasher.update(metadata.len().to_le_bytes());
+            let mut file = fs::File::open(&path)
+                .map_err(|error| PlatformError::io("reading", &path, &error))?;
+            std::io::copy(&mut file, &mut hasher)
+                .map_err(|error| PlatformError::io("reading", &path, &error))?;
             bytes += metadata.len();
         }
         hasher.update([0]);
@@ -165,6 +198,13 @@ mod tests {
         let to = dir.path().join("to");
         copy_tree(&from, &to).unwrap();
         assert_eq!(digest_tree(&from).unwrap(), digest_tree(&to).unwrap());
+        let linked = dir.path().join("linked");
+        link_tree(&to, &linked).unwrap();
+        assert_eq!(digest_tree(&from).unwrap(), digest_tree(&linked).unwrap());
+        let moved = dir.path().join("moved");
+        move_tree(&linked, &moved).unwrap();
+        assert!(!linked.exists());
+        assert_eq!(digest_tree(&from).unwrap(), digest_tree(&moved).unwrap());
         remove_tree(&to).unwrap();
         assert!(!to.exists());
     }

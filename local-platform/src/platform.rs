@@ -15,7 +15,7 @@
 
 use crate::PlatformError;
 use crate::buildpack::Buildpack;
-use crate::files::{copy_tree, digest_tree, remove_tree};
+use crate::files::{copy_tree, digest_tree, link_tree, move_tree, remove_tree};
 use crate::layers::{self, BuildOutputFiles, LayerTypes, Process};
 use crate::output::Output;
 use crate::target::Target;
@@ -617,7 +617,7 @@ impl Platform {
 
         let (image_layers, snapshots) =
             self.export_launch_layers(previous_image, build_output, &new_image_dir, output)?;
-        copy_tree(&self.app_dir(), &new_image_dir.join("app"))?;
+        move_tree(&self.app_dir(), &new_image_dir.join("app"))?;
         output.line("Adding 1/1 app layer(s)");
         if let Some(process) = build_output
             .processes
@@ -631,7 +631,13 @@ impl Platform {
         }
         output.line(&format!("Saving {}...", request.image_name));
         output.line(&format!("*** Images:\n      {}", request.image_name));
-        let cache_layers = self.export_cache_layers(build_output, &new_cache_dir, output)?;
+        let cache_layers = self.export_cache_layers(
+            build_output,
+            &image_layers,
+            &new_image_dir,
+            &new_cache_dir,
+            output,
+        )?;
 
         let export = ExportSnapshot {
             image: request.image_name.clone(),
@@ -681,9 +687,9 @@ impl Platform {
             let target = new_image_dir.join("layers").join(name);
             let previous = previous_image.and_then(|image| image.layers.get(name));
             if layer.has_dir {
-                copy_tree(&self.buildpack_layers_dir().join(name), &target)?;
+                move_tree(&self.buildpack_layers_dir().join(name), &target)?;
             } else if previous.is_some() {
-                copy_tree(&self.image_dir().join("layers").join(name), &target)?;
+                link_tree(&self.image_dir().join("layers").join(name), &target)?;
             } else {
                 return Err(PlatformError::new(format!(
                     "failed to export layers: cannot reuse '{bp_id}:{name}', previous image has no metadata for layer '{bp_id}:{name}'"
@@ -713,11 +719,13 @@ impl Platform {
         Ok((image_layers, snapshots))
     }
 
-    /// Cache layers into the new cache: the layer dir, or (a `<layer>.toml` without dir) the
-    /// previous cache's layer.
+    /// Cache layers into the new cache: a launch layer as exported to the image, else the
+    /// layer dir, else (a `<layer>.toml` without dir) the previous cache's layer.
     fn export_cache_layers(
         &self,
         build_output: &BuildOutputFiles,
+        image_layers: &BTreeMap<String, StoredLayer>,
+        new_image_dir: &Path,
         new_cache_dir: &Path,
         output: &Output,
     ) -> Result<BTreeMap<String, StoredLayer>, PlatformError> {
@@ -727,15 +735,19 @@ impl Platform {
         for layer in build_output.layers.iter().filter(|layer| layer.types.cache) {
             let name = &layer.name;
             let target = new_cache_dir.join("layers").join(name);
-            let source = if layer.has_dir {
-                self.buildpack_layers_dir().join(name)
-            } else if previous_cache.layers.contains_key(name) {
-                self.cache_dir().join("layers").join(name)
+            let digest = if let Some(exported) = image_layers.get(name) {
+                link_tree(&new_image_dir.join("layers").join(name), &target)?;
+                exported.sha.clone()
             } else {
-                continue;
+                if layer.has_dir {
+                    move_tree(&self.buildpack_layers_dir().join(name), &target)?;
+                } else if previous_cache.layers.contains_key(name) {
+                    link_tree(&self.cache_dir().join("layers").join(name), &target)?;
+                } else {
+                    continue;
+                }
+                digest_tree(&target)?.0
             };
-            copy_tree(&source, &target)?;
-            let (digest, _) = digest_tree(&target)?;
             let unchanged = previous_cache
                 .layers
                 .get(name)
