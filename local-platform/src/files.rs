@@ -161,6 +161,48 @@ pub(crate) fn digest_tree(root: &Path) -> Result<(String, u64), PlatformError> {
     Ok((format!("sha256:{digest}"), bytes))
 }
 
+/// A digest of the trees' metadata (paths, kinds, sizes, modes, mtimes, symlink targets),
+/// cheap enough to tell after each launch whether anything was written.
+pub(crate) fn fingerprint(roots: &[PathBuf]) -> Result<String, PlatformError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut hasher = Sha256::new();
+    for root in roots {
+        hasher.update(root.as_os_str().as_encoded_bytes());
+        hasher.update([0]);
+        if !root.exists() {
+            continue;
+        }
+        for relative in sorted_entries(root)? {
+            let path = root.join(&relative);
+            let metadata = fs::symlink_metadata(&path)
+                .map_err(|error| PlatformError::io("reading", &path, &error))?;
+            hasher.update(relative.as_os_str().as_encoded_bytes());
+            hasher.update([0]);
+            for number in [
+                metadata.len(),
+                u64::from(metadata.mode()),
+                metadata.mtime().cast_unsigned(),
+                metadata.mtime_nsec().cast_unsigned(),
+            ] {
+                hasher.update(number.to_le_bytes());
+            }
+            if metadata.file_type().is_symlink()
+                && let Ok(target) = fs::read_link(&path)
+            {
+                hasher.update(target.as_os_str().as_encoded_bytes());
+            }
+        }
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .fold(String::new(), |mut hex, byte| {
+            use std::fmt::Write;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@
 
 use crate::PlatformError;
 use crate::buildpack::Buildpack;
-use crate::files::{copy_tree, digest_tree, link_tree, move_tree, remove_tree};
+use crate::files::{copy_tree, digest_tree, fingerprint, link_tree, move_tree, remove_tree};
 use crate::layers::{self, BuildOutputFiles, LayerTypes, Process};
 use crate::output::Output;
 use crate::target::Target;
@@ -131,6 +131,8 @@ struct StoredLayer {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ImageRecord {
+    /// Unique per export: tells whether `<work>/app` and `<work>/layers` hold this image.
+    id: String,
     buildpack: String,
     layers: BTreeMap<String, StoredLayer>,
     store: Option<serde_json::Value>,
@@ -311,7 +313,14 @@ impl Platform {
     }
 
     fn prepare_workspace(&self, request: &BuildRequest) -> Result<(), PlatformError> {
-        for dir in ["app", "layers", "home", "platform", "tmp"] {
+        for dir in [
+            "app",
+            "layers",
+            "home",
+            "platform",
+            "tmp",
+            MATERIALISED_MARKER,
+        ] {
             remove_tree(&self.work_dir.join(dir))?;
         }
         let app_source = request
@@ -649,6 +658,7 @@ impl Platform {
         write_json(
             &new_image_dir.join("image.json"),
             &ImageRecord {
+                id: unique_id(),
                 buildpack: self.buildpack.display_name(),
                 layers: image_layers,
                 store: build_output.store.clone(),
@@ -769,8 +779,20 @@ impl Platform {
     /// Materialises what the image holds at the build's paths: `<work>/app` from the
     /// exported app, `<work>/layers/<bp>/` with only the exported launch layers (no
     /// `<layer>.toml`, no cache or build-only layers).
+    ///
+    /// Skipped when the dirs still hold exactly what the last materialisation put there
+    /// (same image, and no path, size, mode or mtime changed since), since copying a large
+    /// runtime layer for every command is slow.
     pub fn materialise(&self) -> Result<LaunchImage, PlatformError> {
         let image = self.require_image()?;
+        let marker = self.work_dir.join(MATERIALISED_MARKER);
+        let roots = [self.app_dir(), self.layers_root()];
+        if let Ok(recorded) = fs::read_to_string(&marker)
+            && recorded == format!("{} {}", image.id, fingerprint(&roots)?)
+        {
+            return self.launch_image();
+        }
+        remove_tree(&marker)?;
         remove_tree(&self.app_dir())?;
         remove_tree(&self.layers_root())?;
         copy_tree(&self.image_dir().join("app"), &self.app_dir())?;
@@ -783,6 +805,9 @@ impl Platform {
                 &bp_layers_dir.join(name),
             )?;
         }
+        let recorded = format!("{} {}", image.id, fingerprint(&roots)?);
+        fs::write(&marker, recorded)
+            .map_err(|error| PlatformError::io("writing", &marker, &error))?;
         self.launch_image()
     }
 
@@ -810,6 +835,16 @@ impl Platform {
             ))
         })
     }
+}
+
+/// `<work>/<marker>`: `<image id> <fingerprint>` of the last materialisation.
+const MATERIALISED_MARKER: &str = "materialised";
+
+fn unique_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    format!("{}-{nanos}", std::process::id())
 }
 
 fn failed(output: &Output, code: i32) -> BuildOutcome {

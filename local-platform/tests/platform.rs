@@ -538,3 +538,31 @@ fn an_unexpected_build_result_panics_with_both_outputs() {
     assert_contains!(message, "## stderr:\n\nerr\nERROR: failed to build:");
     assert_contains!(message, "## stdout:\n\n===> ANALYZING");
 }
+
+#[test]
+fn every_launch_starts_from_the_image_as_exported() {
+    let build = indoc! {r#"
+        mkdir -p "$LAYERS/tools/bin"
+        printf '#!/bin/sh\necho tool\n' > "$LAYERS/tools/bin/tool"
+        chmod +x "$LAYERS/tools/bin/tool"
+        printf '[types]\nlaunch = true\n' > "$LAYERS/tools.toml"
+    "#};
+    TestRunner::default().build(config(&[("build.sh", build)]), |context| {
+        let tool = context.work_dir().join("layers/test_shell/tools/bin/tool");
+        let inode = |context: &local_platform::testing::TestContext| {
+            context
+                .run_shell_command(format!("stat -c %i {}", tool.display()))
+                .stdout
+        };
+        let first = inode(&context);
+        // Nothing was written: the materialised image is reused as is.
+        assert_eq!(inode(&context), first);
+        context.run_shell_command("touch written-at-launch; echo changed > $(command -v tool)");
+        // Writes from one launch never reach the next one.
+        assert_eq!(
+            context.run_shell_command("ls -A; tool").stdout,
+            ".gitkeep\nbuild.sh\ntool\n"
+        );
+        assert_ne!(inode(&context), first);
+    });
+}
