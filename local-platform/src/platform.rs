@@ -108,17 +108,12 @@ impl ExportSnapshot {
         self.layers.iter().find(|layer| layer.name == name)
     }
 
-    /// The default process: the one with `default = true`, else `web`.
+    /// The default process: the one with `default = true`. Since platform API 0.6 the
+    /// exporter sets no default otherwise, not even `web` (that fallback is only for
+    /// buildpacks older than Buildpack API 0.6).
     #[must_use]
     pub fn default_process(&self) -> Option<&Process> {
-        self.processes
-            .iter()
-            .find(|process| process.default)
-            .or_else(|| {
-                self.processes
-                    .iter()
-                    .find(|process| process.r#type == "web")
-            })
+        self.processes.iter().find(|process| process.default)
     }
 }
 
@@ -249,7 +244,7 @@ impl Platform {
         output.line("===> ANALYZING");
         if previous_image.is_none() {
             output.line(&format!(
-                "Image with name \"{}\" not found",
+                "Previous image with name \"{}\" not found",
                 request.image_name
             ));
         }
@@ -639,7 +634,12 @@ impl Platform {
             ));
         }
         output.line(&format!("Saving {}...", request.image_name));
-        output.line(&format!("*** Images:\n      {}", request.image_name));
+        let image_id = unique_id();
+        let short_id: String = sha256_hex(image_id.as_bytes()).chars().take(12).collect();
+        output.line(&format!(
+            "*** Images ({short_id}):\n      {}",
+            request.image_name
+        ));
         let cache_layers = self.export_cache_layers(
             build_output,
             &image_layers,
@@ -658,7 +658,7 @@ impl Platform {
         write_json(
             &new_image_dir.join("image.json"),
             &ImageRecord {
-                id: unique_id(),
+                id: image_id,
                 buildpack: self.buildpack.display_name(),
                 layers: image_layers,
                 store: build_output.store.clone(),
@@ -845,6 +845,17 @@ fn unique_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_nanos());
     format!("{}-{nanos}", std::process::id())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut hex, byte| {
+            use std::fmt::Write;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }
 
 fn failed(output: &Output, code: i32) -> BuildOutcome {

@@ -145,7 +145,7 @@ fn phases_get_the_cnb_env_and_platform_env_but_not_the_test_env() {
                 stdout,
                 indoc! {"
                     ===> ANALYZING
-                    Image with name \""}
+                    Previous image with name \""}
             );
             assert_contains!(
                 stdout,
@@ -564,5 +564,22 @@ fn every_launch_starts_from_the_image_as_exported() {
             ".gitkeep\nbuild.sh\ntool\n"
         );
         assert_ne!(inode(&context), first);
+    });
+}
+
+#[test]
+fn a_web_process_without_default_true_is_not_the_default_process() {
+    let build = "printf '[[processes]]\\ntype = \"web\"\\ncommand = [\"echo\", \"web\"]\\n' > \"$LAYERS/launch.toml\"\n";
+    TestRunner::default().build(config(&[("build.sh", build)]), |context| {
+        assert_not_contains!(context.pack_stdout, "Setting default process type");
+        context.start_container(ContainerConfig::new(), |container| {
+            assert_eq!(
+                container.logs_wait().stderr,
+                "ERROR: failed to launch: determine start command: when there is no default process a command is required\n"
+            );
+        });
+        context.start_container(ContainerConfig::new().entrypoint("web"), |container| {
+            assert_eq!(container.logs_wait().stdout, "web\n");
+        });
     });
 }
