@@ -4,5 +4,7 @@
 // The test crate sees every dependency of the buildpack, most of which only the buildpack uses.
 #![allow(unused_crate_dependencies)]
 
+mod local_platform_test;
+mod python_test;
 mod runtimes_test;
 mod support;
