@@ -1,6 +1,7 @@
 //! The real buildpack, packaged from this crate, through the test API's whole cycle: build,
 //! rebuild, and a command run in the built image. Runs the same under `--features pack`.
 
+use crate::support::runtime_server::inventory_url;
 use local_platform::testing::{BuildConfig, TestRunner, assert_contains};
 
 #[test]
@@ -9,6 +10,7 @@ fn the_buildpack_builds_rebuilds_and_runs_a_command_in_the_image() {
         "heroku/builder:24",
         "local-platform/tests/fixtures/empty_app",
     );
+    config.env("BP_PYTHON_INVENTORY", inventory_url());
     config.app_dir_preprocessor(|app_dir| {
         std::fs::write(app_dir.join("requirements.txt"), "").expect("writing requirements.txt");
     });
