@@ -1,0 +1,179 @@
+//! Runs an app's scenarios through the local platform and records what each build exported.
+
+use crate::apps::{App, remove_tree};
+use crate::report::{
+    AppResult, BuildResult, FileEntry, LayerResult, Manifest, RunResult, Scenario, find_build_only,
+};
+use crate::stats::format_duration;
+use local_platform::{BuildRequest, Buildpack, ExportSnapshot, Output, Platform};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What every build of the benchmark shares.
+pub(crate) struct Bench {
+    pub(crate) buildpack: Buildpack,
+    /// Platform env (`pack build --env`).
+    pub(crate) env: BTreeMap<String, String>,
+    /// Where each app gets its source copy and platform work dir.
+    pub(crate) scratch_dir: PathBuf,
+}
+
+/// Lines of a failed build's output shown in the error.
+const FAILED_OUTPUT_LINES: usize = 40;
+
+impl Bench {
+    /// Runs every scenario of `app` `runs` times. Each run starts from an empty work dir at the
+    /// same path (layers hold absolute paths, so two cold builds are only comparable there).
+    pub(crate) fn run_app(&self, app: &App, runs: usize) -> Result<AppResult, String> {
+        let python_change = app.python_change()?;
+        let source = self.scratch_dir.join(app.name).join("source");
+        let work_dir = self.scratch_dir.join(app.name).join("work");
+        let mut result = AppResult {
+            name: app.name.to_string(),
+            summary: app.summary.to_string(),
+            python_change: python_change.clone(),
+            runs: Vec::new(),
+            findings: BTreeSet::new(),
+        };
+        for run in 1..=runs {
+            remove_tree(&work_dir)?;
+            let platform = Platform::new(&work_dir, self.buildpack.clone())
+                .map_err(|error| error.to_string())?;
+            let mut builds = Vec::new();
+            let mut cold_files = Manifest::new();
+            for scenario in Scenario::ALL {
+                app.prepare(scenario, &source)?;
+                eprint!(
+                    "{} run {run}/{runs}: {} ... ",
+                    app.name,
+                    scenario.label(&python_change)
+                );
+                let _ = std::io::stderr().flush();
+                let (build, manifest) = self.build(&platform, app, &source)?;
+                eprintln!("{}", format_duration(build.wall));
+                result.findings.extend(find_build_only(&manifest));
+                if scenario == Scenario::Cold {
+                    cold_files = manifest;
+                }
+                builds.push(build);
+            }
+            result.runs.push(RunResult { builds, cold_files });
+        }
+        Ok(result)
+    }
+
+    fn build(
+        &self,
+        platform: &Platform,
+        app: &App,
+        source: &Path,
+    ) -> Result<(BuildResult, Manifest), String> {
+        let request = BuildRequest {
+            app_dir: source.to_path_buf(),
+            env: self.env.clone(),
+            clear_cache: false,
+            image_name: format!("build-speed-{}", app.name.replace('_', "-")),
+        };
+        let output = Output::captured();
+        let start = Instant::now();
+        let outcome = platform
+            .build(&request, &output)
+            .map_err(|error| error.to_string())?;
+        let wall = start.elapsed();
+        let export = match outcome.export {
+            Some(export) if outcome.success => export,
+            _ => {
+                return Err(format!(
+                    "The build failed (exit code {}). The end of its output:\n{}",
+                    outcome.exit_code,
+                    tail(
+                        &format!("{}{}", output.stdout(), output.stderr()),
+                        FAILED_OUTPUT_LINES
+                    )
+                ));
+            }
+        };
+        let manifest = launch_layer_files(&platform.buildpack_layers_dir(), &export)?;
+        let layers = export
+            .layers
+            .iter()
+            .map(|layer| LayerResult {
+                name: layer.name.clone(),
+                bytes: layer.bytes,
+                digest: layer.digest.clone(),
+                unchanged: layer.unchanged,
+            })
+            .collect();
+        Ok((BuildResult { wall, layers }, manifest))
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The files of each exported launch layer, read from the buildpack's layers dir right after
+/// the build. A layer the build kept without restoring its files (the exporter reuses it from
+/// the previous image) is left out: it has nothing new.
+fn launch_layer_files(layers_dir: &Path, export: &ExportSnapshot) -> Result<Manifest, String> {
+    let mut manifest = Manifest::new();
+    for layer in &export.layers {
+        let dir = layers_dir.join(&layer.name);
+        if dir.is_dir() {
+            let mut files = BTreeMap::new();
+            list_files(&dir, &dir, &mut files)?;
+            manifest.insert(layer.name.clone(), files);
+        }
+    }
+    Ok(manifest)
+}
+
+fn list_files(
+    root: &Path,
+    dir: &Path,
+    files: &mut BTreeMap<String, FileEntry>,
+) -> Result<(), String> {
+    let read_error =
+        |path: &Path, error: std::io::Error| format!("Cannot read {}: {error}", path.display());
+    for entry in fs::read_dir(dir).map_err(|error| read_error(dir, error))? {
+        let path = entry.map_err(|error| read_error(dir, error))?.path();
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let metadata = fs::symlink_metadata(&path).map_err(|error| read_error(&path, error))?;
+        let entry = if metadata.file_type().is_symlink() {
+            let target = fs::read_link(&path).map_err(|error| read_error(&path, error))?;
+            FileEntry {
+                content: format!("-> {}", target.display()),
+                bytes: 0,
+            }
+        } else if metadata.is_dir() {
+            list_files(root, &path, files)?;
+            FileEntry {
+                content: String::from("dir"),
+                bytes: 0,
+            }
+        } else {
+            let contents = fs::read(&path).map_err(|error| read_error(&path, error))?;
+            let executable = metadata.permissions().mode() & 0o111 != 0;
+            FileEntry {
+                content: format!(
+                    "sha256:{:x}{}",
+                    Sha256::digest(&contents),
+                    if executable { " +x" } else { "" }
+                ),
+                bytes: metadata.len(),
+            }
+        };
+        files.insert(relative, entry);
+    }
+    Ok(())
+}
