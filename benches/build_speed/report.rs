@@ -526,13 +526,27 @@ pub(crate) fn render(header: &Header, apps: &[AppResult], checks: &[TargetCheck]
 fn render_app(out: &mut String, app: &AppResult) {
     let _ = writeln!(out, "## `{}`: {}\n", app.name, app.summary);
     let names: Vec<&str> = app.layer_names().into_iter().collect();
-    let mut header = vec!["scenario", "median", "min", "max", "launch bytes"];
+    let mut header = vec![
+        "scenario",
+        "median",
+        "min",
+        "max",
+        "vs cold",
+        "launch bytes",
+    ];
     header.extend(names.iter().copied());
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let _ = writeln!(out, "|{}", " --- |".repeat(header.len()));
+    let cold = app.wall_spread(Scenario::Cold);
     for scenario in Scenario::ALL {
         let Some(wall) = app.wall_spread(scenario) else {
             continue;
+        };
+        let versus_cold = match cold {
+            Some(cold) if scenario != Scenario::Cold => {
+                format!("{:.0}%", percent(wall.median, cold.median))
+            }
+            _ => String::from("—"),
         };
         let builds: Vec<&BuildResult> = app.builds(scenario).collect();
         let Some(last) = builds.last() else {
@@ -543,6 +557,7 @@ fn render_app(out: &mut String, app: &AppResult) {
             format_duration(wall.median),
             format_duration(wall.min),
             format_duration(wall.max),
+            versus_cold,
             format_bytes(last.launch_bytes()),
         ];
         for name in &names {
