@@ -430,9 +430,12 @@ pub(crate) enum PythonLayerError {
 impl PythonLayerError {
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
-            Self::Download { version, error } => {
-                error.message(&format!("the Python {version} runtime"))
-            }
+            Self::Download { version, error } => error.message(
+                &format!("the Python {version} runtime"),
+                "Check that the runtime inventory (the built-in one, or the one that\n\
+                 BP_PYTHON_INVENTORY names) lists the right URL, and that a mirror has\n\
+                 every file its inventory lists.",
+            ),
             Self::Unpack { url, problem } => {
                 let happened = match problem {
                     UnpackProblem::Read(error) => {
