@@ -537,6 +537,22 @@ mod tests {
     }
 
     #[test]
+    fn layer_env_sets_unbuffered_output_and_a_default_locale() {
+        for scope in [Scope::Build, Scope::Launch] {
+            let env = layer_env().apply_to_empty(scope.clone());
+            assert_eq!(env.get("PYTHONUNBUFFERED").unwrap(), "1");
+            assert_eq!(env.get("LANG").unwrap(), "C.UTF-8");
+            assert_eq!(env.get("PYTHONHOME"), None);
+            let mut chosen = Env::new();
+            chosen.insert("LANG", "de_DE.UTF-8");
+            chosen.insert("PYTHONUNBUFFERED", "");
+            let env = layer_env().apply(scope, &chosen);
+            assert_eq!(env.get("LANG").unwrap(), "de_DE.UTF-8");
+            assert_eq!(env.get("PYTHONUNBUFFERED").unwrap(), "1");
+        }
+    }
+
+    #[test]
     fn metadata_is_strings_only_and_rejects_unknown_fields() {
         let serialized = toml::to_string(&metadata()).unwrap();
         assert_eq!(
