@@ -7,6 +7,12 @@ use indoc::formatdoc;
 pub(crate) enum BuildpackError {
     /// Bytes that could not be written to the build output (a closed stderr, say).
     Output(std::io::Error),
+    /// A setting in the build environment that would break the build (`checks.rs`).
+    Checks(crate::checks::ChecksError),
+    /// Installing pip into the packaging-tools layer failed (`layers/pip.rs`).
+    PackagingTools(crate::layers::pip::PackagingToolsError),
+    /// Installing the app's dependencies failed (`layers/venv.rs`).
+    Dependencies(crate::layers::venv::DependenciesError),
 }
 
 impl From<BuildpackError> for libcnb::Error<BuildpackError> {
@@ -55,6 +61,9 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
                 The build output could not be written: {io_error}
             "},
         ),
+        BuildpackError::Checks(error) => error.message(),
+        BuildpackError::PackagingTools(error) => error.message(),
+        BuildpackError::Dependencies(error) => error.message(),
     }
 }
 

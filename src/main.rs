@@ -1,15 +1,21 @@
+mod checks;
 mod detect;
 mod errors;
 mod inventory;
+mod layers;
 mod package_manager;
+mod packaging_tool_versions;
 mod python_version;
+mod redact;
+mod requirements_files;
+mod tool_command;
 
 use crate::errors::BuildpackError;
 use bullet_stream::global::print;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
-use libcnb::{Buildpack, buildpack_main};
+use libcnb::{Buildpack, Platform, buildpack_main};
 
 #[cfg(test)]
 use local_platform as _;
@@ -30,8 +36,18 @@ impl Buildpack for PythonBuildpack {
         }
     }
 
-    fn build(&self, _context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
+    fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let started = print::buildpack("Python");
+        checks::check_environment([
+            std::env::vars_os().collect(),
+            context
+                .platform
+                .env()
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ])
+        .map_err(BuildpackError::Checks)?;
         print::all_done(&Some(started));
         BuildResultBuilder::new().build()
     }

@@ -1,0 +1,4 @@
+pub(crate) mod pip;
+pub(crate) mod pip_cache;
+pub(crate) mod runtime_key;
+pub(crate) mod venv;

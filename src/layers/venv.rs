@@ -1,0 +1,558 @@
+//! The dependencies layer `venv`: a virtual environment (created `--without-pip` from the
+//! runtime) holding the app's requirements, in the image (`launch`) and visible to later
+//! buildpacks (`build`), and cached.
+//!
+//! Conventions the other package managers follow:
+//! - **Cache key** ([`VenvMetadata`]): the runtime ([`RuntimeKey`]: Python version, arch,
+//!   distro), the tool version, and a SHA-256 per requirement input (every file pulled in with
+//!   `-r`/`-c`, and local projects). Same key: the layer is reused and the package manager is
+//!   not run at all. Runtime changed: the layer is deleted (packages may hold compiled
+//!   extensions for the old runtime). Anything else changed: the environment is updated in
+//!   place, each changed input is named, and packages no longer required are uninstalled, so
+//!   only new packages are downloaded and the result never keeps what the app no longer asks for.
+//! - Before touching a restored layer, its metadata is rewritten with no inputs, so a build that
+//!   fails midway leaves a layer the next build updates again rather than trusts.
+//! - **Bytecode**: installers run without compiling; then `compileall --invalidation-mode
+//!   unchecked-hash` compiles `site-packages`, so `.pyc` files hold no timestamps and two builds
+//!   of the same inputs give identical layers.
+//! - **Env**: `VIRTUAL_ENV` is the layer; its `bin/` goes first on PATH (the lifecycle adds each
+//!   layer's `bin/` in layer-name order, and `python` < `venv`; the layer env also prepends it
+//!   explicitly), so `python` imports the packages and their scripts are commands.
+
+use crate::PythonBuildpack;
+use crate::errors::{BuildpackError, ErrorMessage};
+use crate::layers::pip::{self, Pip};
+use crate::layers::pip_cache;
+use crate::layers::runtime_key::RuntimeKey;
+use crate::packaging_tool_versions::PIP_VERSION;
+use crate::python_version::PythonVersion;
+use crate::redact::redact_credentials;
+use crate::requirements_files::RequirementInputs;
+use crate::tool_command;
+use bullet_stream::global::print;
+use bullet_stream::style;
+use fun_run::CmdError;
+use indoc::formatdoc;
+use libcnb::Env;
+use libcnb::build::BuildContext;
+use libcnb::data::layer_name;
+use libcnb::layer::{
+    CachedLayerDefinition, EmptyLayerCause, InvalidMetadataAction, LayerState, RestoredLayerAction,
+};
+use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// The requirements file pip installs, relative to the app dir.
+pub(crate) const REQUIREMENTS_FILE: &str = "requirements.txt";
+
+const UNREQUIRED_PACKAGES_SCRIPT: &str = include_str!("venv/unrequired_packages.py");
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VenvMetadata {
+    runtime: RuntimeKey,
+    pip_version: String,
+    /// Requirement input (relative path) → SHA-256 of its contents.
+    requirements: BTreeMap<String, String>,
+}
+
+impl VenvMetadata {
+    /// Why a cached environment with the same runtime can't be used as it is.
+    fn input_changes(&self, cached: &Self) -> Vec<String> {
+        let Self {
+            runtime: _,
+            pip_version,
+            requirements,
+        } = self;
+        let mut changes = Vec::new();
+        if *pip_version != cached.pip_version {
+            changes.push(format!(
+                "The pip version changed from {} to {pip_version}",
+                cached.pip_version
+            ));
+        }
+        if cached.requirements.is_empty() {
+            changes.push("The previous build stopped before the install completed".to_string());
+            return changes;
+        }
+        for (input, digest) in requirements {
+            match cached.requirements.get(input) {
+                None => changes.push(format!("{input} was added")),
+                Some(cached_digest) if cached_digest != digest => {
+                    changes.push(format!("{input} changed"));
+                }
+                Some(_) => {}
+            }
+        }
+        for input in cached.requirements.keys() {
+            if !requirements.contains_key(input) {
+                changes.push(format!("{input} was removed"));
+            }
+        }
+        changes
+    }
+}
+
+/// Installs the app's requirements into the `venv` layer (or reuses it) and adds the layer's
+/// env to `env`.
+pub(crate) fn install_dependencies(
+    context: &BuildContext<PythonBuildpack>,
+    env: &mut Env,
+    python_version: PythonVersion,
+    inputs: &RequirementInputs,
+    pip: &Pip,
+) -> libcnb::Result<(), BuildpackError> {
+    let metadata = VenvMetadata {
+        runtime: RuntimeKey::new(python_version, &context.target),
+        pip_version: PIP_VERSION.to_string(),
+        requirements: inputs.digests.clone(),
+    };
+    let layer = context.cached_layer(
+        layer_name!("venv"),
+        CachedLayerDefinition {
+            build: true,
+            launch: true,
+            invalid_metadata_action: &|_| InvalidMetadataAction::DeleteLayer,
+            restored_layer_action: &|cached: &VenvMetadata, _: &Path| {
+                let runtime_changes = metadata.runtime.changes(&cached.runtime);
+                if runtime_changes.is_empty() {
+                    (
+                        RestoredLayerAction::KeepLayer,
+                        metadata.input_changes(cached),
+                    )
+                } else {
+                    (RestoredLayerAction::DeleteLayer, runtime_changes)
+                }
+            },
+        },
+    )?;
+    let venv_dir = layer.path();
+    let layer_env = LayerEnv::new()
+        .chainable_insert(
+            Scope::All,
+            ModificationBehavior::Override,
+            "VIRTUAL_ENV",
+            &venv_dir,
+        )
+        .chainable_insert(
+            Scope::All,
+            ModificationBehavior::Prepend,
+            "PATH",
+            venv_dir.join("bin"),
+        )
+        .chainable_insert(Scope::All, ModificationBehavior::Delimiter, "PATH", ":");
+    layer.write_env(&layer_env)?;
+    *env = layer_env.apply(Scope::Build, env);
+
+    print::bullet(format!(
+        "Virtual environment {}",
+        style::value(venv_dir.display().to_string())
+    ));
+    let fresh = match &layer.state {
+        LayerState::Restored { cause: changes } if changes.is_empty() => {
+            print::sub_bullet(
+                "Requirements and pip are unchanged: using the cached environment without running pip",
+            );
+            // pip's cache layer is declared again so the platform keeps it for later builds.
+            pip_cache::prepare_pip_cache(context, python_version)?;
+            return Ok(());
+        }
+        LayerState::Restored { cause: changes } => {
+            print::sub_bullet(format!(
+                "Updating the cached environment because: {}",
+                changes.join("; ")
+            ));
+            layer.write_metadata(VenvMetadata {
+                requirements: BTreeMap::new(),
+                ..metadata.clone()
+            })?;
+            false
+        }
+        LayerState::Empty { cause } => {
+            match cause {
+                EmptyLayerCause::RestoredLayerAction { cause: changes } => {
+                    print::sub_bullet(format!(
+                        "Discarding the cached environment because: {}",
+                        changes.join("; ")
+                    ));
+                }
+                EmptyLayerCause::InvalidMetadataAction { .. } => print::sub_bullet(
+                    "Discarding the cached environment because its metadata is from an incomplete or older build",
+                ),
+                EmptyLayerCause::NewlyCreated => {}
+            }
+            true
+        }
+    };
+
+    let cache_dir = pip_cache::prepare_pip_cache(context, python_version)?;
+    run_pip(
+        context,
+        env,
+        &venv_dir,
+        &cache_dir,
+        fresh,
+        python_version,
+        pip,
+    )?;
+    layer.write_metadata(metadata)?;
+    Ok(())
+}
+
+/// Creates the environment if `fresh`, runs `pip install`, removes what is no longer required
+/// (when updating) and compiles the bytecode.
+fn run_pip(
+    context: &BuildContext<PythonBuildpack>,
+    env: &Env,
+    venv_dir: &Path,
+    cache_dir: &Path,
+    fresh: bool,
+    python_version: PythonVersion,
+    pip: &Pip,
+) -> Result<(), DependenciesError> {
+    let mut vars = pip::tool_env(context, env);
+    vars.push((
+        OsString::from("PIP_CACHE_DIR"),
+        cache_dir.as_os_str().to_os_string(),
+    ));
+    let app_dir = &context.app_dir;
+    let python = venv_dir.join("bin/python");
+
+    if fresh {
+        tool_command::timed(
+            tool_command::command("python3", &vars)
+                .args(["-m", "venv", "--without-pip"])
+                .arg(venv_dir),
+        )
+        .map_err(DependenciesError::CreateVenv)?;
+    }
+
+    tool_command::stream(
+        pip.command(&vars)
+            .current_dir(app_dir)
+            .arg("--python")
+            .arg(&python)
+            .args([
+                "install",
+                "--no-compile",
+                "--requirement",
+                REQUIREMENTS_FILE,
+            ]),
+    )
+    .map_err(|error| DependenciesError::from_pip_failure(&error))?;
+
+    if !fresh {
+        remove_unrequired_packages(app_dir, venv_dir, python_version, pip, &vars)?;
+    }
+
+    tool_command::timed(
+        tool_command::command(&python, &vars)
+            .args([
+                "-m",
+                "compileall",
+                "-q",
+                "-j",
+                "0",
+                "--invalidation-mode",
+                "unchecked-hash",
+            ])
+            .arg(site_packages(venv_dir, python_version)),
+    )
+    .map_err(DependenciesError::Compile)?;
+    Ok(())
+}
+
+fn site_packages(venv_dir: &Path, python_version: PythonVersion) -> PathBuf {
+    venv_dir
+        .join("lib")
+        .join(format!("python{}", python_version.major_minor()))
+        .join("site-packages")
+}
+
+/// Uninstalls what the updated requirements no longer need (see `unrequired_packages.py`).
+fn remove_unrequired_packages(
+    app_dir: &Path,
+    venv_dir: &Path,
+    python_version: PythonVersion,
+    pip: &Pip,
+    vars: &[(OsString, OsString)],
+) -> Result<(), DependenciesError> {
+    let output = tool_command::command(pip.python(), vars)
+        .current_dir(app_dir)
+        .args(["-I", "-c", UNREQUIRED_PACKAGES_SCRIPT])
+        .arg(site_packages(venv_dir, python_version))
+        .arg(REQUIREMENTS_FILE)
+        .output()
+        .map_err(|error| DependenciesError::FindUnrequired(error.to_string()))?;
+    if !output.status.success() {
+        return Err(DependenciesError::FindUnrequired(
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        ));
+    }
+    let unrequired: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect();
+    if unrequired.is_empty() {
+        return Ok(());
+    }
+    print::sub_bullet(format!(
+        "Removing packages the requirements no longer need: {}",
+        unrequired.join(", ")
+    ));
+    tool_command::stream(
+        pip.command(vars)
+            .current_dir(app_dir)
+            .arg("--python")
+            .arg(venv_dir.join("bin/python"))
+            .args(["uninstall", "--yes"])
+            .args(&unrequired),
+    )
+    .map_err(DependenciesError::Uninstall)?;
+    Ok(())
+}
+
+#[derive(Debug)]
+pub(crate) enum DependenciesError {
+    RequirementsFile(crate::requirements_files::RequirementsFileError),
+    CreateVenv(CmdError),
+    /// `pip install` failed; the variants say why, from pip's output.
+    PackageNotFound {
+        command: String,
+        package: String,
+    },
+    VersionConflict {
+        command: String,
+    },
+    BuildFailed {
+        command: String,
+        package: Option<String>,
+        hint: Option<String>,
+    },
+    InstallFailed {
+        command: String,
+    },
+    FindUnrequired(String),
+    Uninstall(CmdError),
+    Compile(CmdError),
+}
+
+impl DependenciesError {
+    /// Classifies a failed `pip install` by its (already streamed) output.
+    fn from_pip_failure(error: &CmdError) -> Self {
+        let command = redact_credentials(&error.name());
+        let output = error.output().map_or_else(String::new, |output| {
+            redact_credentials(&format!(
+                "{}\n{}",
+                output.stdout_lossy(),
+                output.stderr_lossy()
+            ))
+        });
+        if let Some(package) = output.lines().find_map(|line| {
+            line.trim()
+                .strip_prefix("ERROR: No matching distribution found for ")
+        }) {
+            return Self::PackageNotFound {
+                command,
+                package: package.trim().to_string(),
+            };
+        }
+        if output.contains("ResolutionImpossible") || output.contains("conflicting dependencies") {
+            return Self::VersionConflict { command };
+        }
+        let build_failed = output.contains("Failed to build")
+            || output.contains("Failed building wheel")
+            || output.contains("metadata-generation-failed")
+            || output.contains("subprocess-exited-with-error");
+        if build_failed {
+            return Self::BuildFailed {
+                command,
+                package: failed_package(&output),
+                hint: missing_system_dependency(&output),
+            };
+        }
+        Self::InstallFailed { command }
+    }
+
+    pub(crate) fn message(&self) -> ErrorMessage {
+        match self {
+            Self::RequirementsFile(error) => error.message(),
+            Self::CreateVenv(error) => ErrorMessage::new(
+                "Unable to create the virtual environment",
+                formatdoc! {"
+                    The buildpack could not create the app's virtual environment:
+                    {error}
+
+                    This is most likely a problem with the Python runtime or the build
+                    machine's disk. Try the build again; if it keeps failing, please open an
+                    issue with this output.
+                ", error = redact_credentials(&error.to_string())},
+            ),
+            Self::PackageNotFound { command, package } => ErrorMessage::new(
+                format!("Package not found: {package}"),
+                formatdoc! {"
+                    {command} failed (see its output above): no version of
+                    `{package}` matches the requirements and this Python version.
+
+                    Check the package name and version in requirements.txt (or the file that
+                    includes it) for typos, that the version exists on the package index and
+                    supports this Python version, and, for a private index, that PIP_INDEX_URL
+                    or PIP_EXTRA_INDEX_URL is set.
+                ", command = style::command(command)},
+            ),
+            Self::VersionConflict { command } => ErrorMessage::new(
+                "Conflicting package versions",
+                formatdoc! {"
+                    {command} failed (see its output above): the requirements ask for versions
+                    of packages that can't be installed together.
+
+                    pip's output above lists the packages and the versions each one requires.
+                    Change the versions in requirements.txt so they agree (loosen or remove a
+                    pin), check the result locally with `pip install -r requirements.txt`, then
+                    build again.
+                ", command = style::command(command)},
+            ),
+            Self::BuildFailed {
+                command,
+                package,
+                hint,
+            } => {
+                let package = package
+                    .as_ref()
+                    .map_or_else(|| "a package".to_string(), |name| format!("`{name}`"));
+                let hint = hint
+                    .as_ref()
+                    .map_or_else(String::new, |hint| format!("\n{hint}\n"));
+                ErrorMessage::new(
+                    "Unable to build a package from source",
+                    formatdoc! {"
+                        {command} failed (see its output above): {package} has no wheel
+                        for this Python version and platform, so pip built it from source, and
+                        the build failed.
+                        {hint}
+                        Either use a version of the package that publishes wheels for this Python
+                        version (check its files on the package index), or, if it needs system
+                        libraries or headers at build time, add them to the build image (for
+                        example with a buildpack that installs apt packages).
+                    ", command = style::command(command)},
+                )
+            }
+            Self::InstallFailed { command } => ErrorMessage::new(
+                "Unable to install the dependencies",
+                formatdoc! {"
+                    {command} failed (see its output above).
+
+                    Check pip's errors above. If they mention a network problem, try the build
+                    again; otherwise fix requirements.txt and check it locally with
+                    `pip install -r requirements.txt`.
+                ", command = style::command(command)},
+            ),
+            Self::FindUnrequired(details) => ErrorMessage::new(
+                "Unable to find the packages the requirements no longer need",
+                formatdoc! {"
+                    After updating the cached virtual environment, the buildpack could not work
+                    out which installed packages the requirements no longer need:
+                    {details}
+
+                    Please open an issue with this output. To build now, clear the build
+                    cache (for example `pack build --clear-cache`).
+                ", details = redact_credentials(details)},
+            ),
+            Self::Uninstall(error) => ErrorMessage::new(
+                "Unable to remove packages the requirements no longer need",
+                formatdoc! {"
+                    {error}
+
+                    To build now, clear the build cache (for example `pack build --clear-cache`).
+                ", error = redact_credentials(&error.to_string())},
+            ),
+            Self::Compile(error) => ErrorMessage::new(
+                "Unable to compile the installed packages' bytecode",
+                formatdoc! {"
+                    {error}
+
+                    An installed package contains Python code this Python version can't
+                    compile: check that every package in requirements.txt supports it.
+                ", error = redact_credentials(&error.to_string())},
+            ),
+        }
+    }
+}
+
+/// The package whose build failed, from pip's "Failed to build X" / "Failed building wheel for
+/// X" / "× … for X" lines.
+fn failed_package(output: &str) -> Option<String> {
+    output.lines().find_map(|line| {
+        let line = line.trim();
+        line.strip_prefix("Failed building wheel for ")
+            .or_else(|| line.strip_prefix("ERROR: Failed building wheel for "))
+            .or_else(|| line.strip_prefix("ERROR: Failed to build installable wheels for some pyproject.toml based projects ("))
+            .or_else(|| line.strip_prefix("ERROR: Failed to build "))
+            .or_else(|| line.strip_prefix("Failed to build "))
+            .map(|name| {
+                name.trim_end_matches(')')
+                    .trim_end_matches(['.', ' '])
+                    .trim_matches(['\'', '"', '`'])
+                    .to_string()
+            })
+            .filter(|name| !name.is_empty() && !name.contains(' '))
+    })
+}
+
+/// A sentence naming the system library or tool the build output says is missing.
+fn missing_system_dependency(output: &str) -> Option<String> {
+    for (needle, hint) in [
+        (
+            "pg_config",
+            "The build needs PostgreSQL's `pg_config` and headers (Debian/Ubuntu package `libpq-dev`). For psycopg2, consider `psycopg2-binary` or `psycopg[binary]` instead.",
+        ),
+        (
+            "mysql_config",
+            "The build needs MySQL's `mysql_config` and headers (Debian/Ubuntu package `default-libmysqlclient-dev`).",
+        ),
+        (
+            "xmlsec1",
+            "The build needs the xmlsec1 library and headers (Debian/Ubuntu package `libxmlsec1-dev`).",
+        ),
+    ] {
+        if output.contains(needle) {
+            return Some(hint.to_string());
+        }
+    }
+    let header = output.lines().find_map(|line| {
+        let (_, rest) = line.split_once("fatal error: ")?;
+        let (header, _) = rest.split_once(": No such file or directory")?;
+        Some(header.trim().to_string())
+    });
+    if let Some(header) = header {
+        return Some(format!(
+            "The compiler could not find the header `{header}`: the build image lacks the \
+             development package of a system library (on Debian/Ubuntu usually named \
+             `lib<name>-dev`)."
+        ));
+    }
+    if output.contains("error: command 'gcc' failed")
+        || output.contains("command 'cc' failed")
+        || output.contains("gcc: not found")
+        || output.contains("unable to execute 'gcc'")
+    {
+        return Some("The build needs a C compiler, which the build image lacks.".to_string());
+    }
+    if output.contains("Unable to find a compatible Rust")
+        || output.contains("can't find Rust compiler")
+    {
+        return Some("The build needs a Rust compiler, which the build image lacks.".to_string());
+    }
+    None
+}
+
+impl From<DependenciesError> for libcnb::Error<BuildpackError> {
+    fn from(error: DependenciesError) -> Self {
+        Self::BuildpackError(BuildpackError::Dependencies(error))
+    }
+}
