@@ -13,6 +13,8 @@ pub(crate) enum BuildpackError {
     PackagingTools(crate::layers::pip::PackagingToolsError),
     /// Installing the app's dependencies failed (`layers/venv.rs`).
     Dependencies(crate::layers::venv::DependenciesError),
+    /// No Python version could be chosen (bad version file, conflict, end of life...).
+    PythonVersion(crate::python_version::PythonVersionError),
 }
 
 impl From<BuildpackError> for libcnb::Error<BuildpackError> {
@@ -64,6 +66,7 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
         BuildpackError::Checks(error) => error.message(),
         BuildpackError::PackagingTools(error) => error.message(),
         BuildpackError::Dependencies(error) => error.message(),
+        BuildpackError::PythonVersion(error) => error.message(),
     }
 }
 

@@ -9,6 +9,7 @@ mod python_version;
 mod redact;
 mod requirements_files;
 mod tool_command;
+mod version_sources;
 
 use crate::errors::BuildpackError;
 use bullet_stream::global::print;
