@@ -5,7 +5,8 @@
 //! It is cache-only (not `build`, not `launch`): the app image carries no pip (apps that need it
 //! at run time list it in `requirements.txt`), and later buildpacks don't get a `pip` on PATH
 //! that would install into the wrong environment. Keyed by the runtime ([`RuntimeKey`]) and the
-//! pip version. pip is installed with the runtime's own bundled pip.
+//! pip version. pip is installed with the runtime's own bundled pip (`ensurepip`, which needs no
+//! network), which then upgrades itself to the pinned version.
 //!
 //! For other package managers: [`Pip::command`] gives a pip that installs into any interpreter
 //! (`--python <venv>/bin/python`) without being importable from it, so the target environment
@@ -18,7 +19,6 @@ use crate::packaging_tool_versions::PIP_VERSION;
 use crate::python_version::PythonVersion;
 use crate::tool_command;
 use bullet_stream::global::print;
-use bullet_stream::style;
 use indoc::formatdoc;
 use libcnb::Env;
 use libcnb::build::BuildContext;
@@ -123,18 +123,18 @@ pub(crate) fn install_pip(
         },
     }
 
+    // The runtime's own pip (bundled with `ensurepip`, installed offline into the layer's
+    // environment) upgrades itself to the pinned version from the package index.
     let vars = tool_env(context, env);
     tool_command::timed(
         tool_command::command("python3", &vars)
-            .args(["-m", "venv", "--without-pip"])
+            .args(["-m", "venv"])
             .arg(&pip.layer_dir),
     )
     .map_err(PackagingToolsError::CreateEnvironment)?;
-    tool_command::stream(
-        tool_command::command("python3", &vars)
-            .args(["-m", "pip", "--python"])
-            .arg(pip.python())
-            .args(["install", "--quiet", "--no-warn-script-location"])
+    tool_command::timed(
+        pip.command(&vars)
+            .args(["install", "--quiet", "--upgrade"])
             .arg(format!("pip=={PIP_VERSION}")),
     )
     .map_err(PackagingToolsError::InstallPip)?;
@@ -174,13 +174,13 @@ impl PackagingToolsError {
             Self::InstallPip(error) => crate::errors::ErrorMessage::new(
                 format!("Unable to install pip {PIP_VERSION}"),
                 formatdoc! {"
-                    The buildpack could not download and install pip from the package index
-                    ({command} failed, see its output above).
+                    The buildpack could not download and install pip from the package index:
+                    {error}
 
                     If the build uses a private package index, check that PIP_INDEX_URL is
                     correct and that pip {PIP_VERSION} is available there. Otherwise this is
                     likely a temporary network problem: try the build again.
-                ", command = style::command(crate::redact::redact_credentials(&error.name()))},
+                ", error = crate::redact::redact_credentials(&error.to_string()).trim_end()},
             ),
         }
     }

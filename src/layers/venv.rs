@@ -96,6 +96,25 @@ impl VenvMetadata {
     }
 }
 
+/// Reads `requirements.txt` and everything it includes (analysis step: before any layer).
+/// `${VAR}` in nested paths expands from the platform env, then the process env, as pip would.
+pub(crate) fn read_inputs(
+    context: &BuildContext<PythonBuildpack>,
+) -> Result<RequirementInputs, DependenciesError> {
+    use libcnb::Platform;
+    let platform_env = context.platform.env();
+    crate::requirements_files::read_requirement_inputs(
+        &context.app_dir,
+        Path::new(REQUIREMENTS_FILE),
+        &|name| {
+            platform_env
+                .get_string_lossy(name)
+                .or_else(|| std::env::var(name).ok())
+        },
+    )
+    .map_err(DependenciesError::RequirementsFile)
+}
+
 /// Installs the app's requirements into the `venv` layer (or reuses it) and adds the layer's
 /// env to `env`.
 pub(crate) fn install_dependencies(
@@ -323,14 +342,10 @@ pub(crate) enum DependenciesError {
     CreateVenv(CmdError),
     /// `pip install` failed; the variants say why, from pip's output.
     PackageNotFound {
-        command: String,
         package: String,
     },
-    VersionConflict {
-        command: String,
-    },
+    VersionConflict,
     BuildFailed {
-        command: String,
         package: Option<String>,
         hint: Option<String>,
     },
@@ -358,12 +373,11 @@ impl DependenciesError {
                 .strip_prefix("ERROR: No matching distribution found for ")
         }) {
             return Self::PackageNotFound {
-                command,
                 package: package.trim().to_string(),
             };
         }
         if output.contains("ResolutionImpossible") || output.contains("conflicting dependencies") {
-            return Self::VersionConflict { command };
+            return Self::VersionConflict;
         }
         let build_failed = output.contains("Failed to build")
             || output.contains("Failed building wheel")
@@ -371,7 +385,6 @@ impl DependenciesError {
             || output.contains("subprocess-exited-with-error");
         if build_failed {
             return Self::BuildFailed {
-                command,
                 package: failed_package(&output),
                 hint: missing_system_dependency(&output),
             };
@@ -393,53 +406,49 @@ impl DependenciesError {
                     issue with this output.
                 ", error = redact_credentials(&error.to_string())},
             ),
-            Self::PackageNotFound { command, package } => ErrorMessage::new(
+            Self::PackageNotFound { package } => ErrorMessage::new(
                 format!("Package not found: {package}"),
                 formatdoc! {"
-                    {command} failed (see its output above): no version of
-                    `{package}` matches the requirements and this Python version.
+                    pip could not find a version of `{package}` that matches the requirements
+                    and supports this Python version (see pip's output above).
 
                     Check the package name and version in requirements.txt (or the file that
                     includes it) for typos, that the version exists on the package index and
                     supports this Python version, and, for a private index, that PIP_INDEX_URL
                     or PIP_EXTRA_INDEX_URL is set.
-                ", command = style::command(command)},
+                "},
             ),
-            Self::VersionConflict { command } => ErrorMessage::new(
+            Self::VersionConflict => ErrorMessage::new(
                 "Conflicting package versions",
                 formatdoc! {"
-                    {command} failed (see its output above): the requirements ask for versions
-                    of packages that can't be installed together.
+                    The requirements ask for versions of packages that can't be installed
+                    together: pip's output above lists the packages and the versions each one
+                    requires.
 
-                    pip's output above lists the packages and the versions each one requires.
                     Change the versions in requirements.txt so they agree (loosen or remove a
                     pin), check the result locally with `pip install -r requirements.txt`, then
                     build again.
-                ", command = style::command(command)},
+                "},
             ),
-            Self::BuildFailed {
-                command,
-                package,
-                hint,
-            } => {
+            Self::BuildFailed { package, hint } => {
                 let package = package
                     .as_ref()
                     .map_or_else(|| "a package".to_string(), |name| format!("`{name}`"));
                 let hint = hint
                     .as_ref()
-                    .map_or_else(String::new, |hint| format!("\n{hint}\n"));
+                    .map_or_else(String::new, |hint| format!("{hint}\n\n"));
                 ErrorMessage::new(
                     "Unable to build a package from source",
                     formatdoc! {"
-                        {command} failed (see its output above): {package} has no wheel
-                        for this Python version and platform, so pip built it from source, and
-                        the build failed.
-                        {hint}
-                        Either use a version of the package that publishes wheels for this Python
-                        version (check its files on the package index), or, if it needs system
-                        libraries or headers at build time, add them to the build image (for
-                        example with a buildpack that installs apt packages).
-                    ", command = style::command(command)},
+                        pip had to build {package} from source (it has no wheel for this Python
+                        version and platform, or it is a local project), and the build failed:
+                        see pip's output above.
+
+                        {hint}Either use a version of the package that publishes wheels for this
+                        Python version (check its files on the package index), or, if it needs
+                        system libraries or headers at build time, add them to the build image
+                        (for example with a buildpack that installs apt packages).
+                    "},
                 )
             }
             Self::InstallFailed { command } => ErrorMessage::new(
@@ -554,5 +563,173 @@ fn missing_system_dependency(output: &str) -> Option<String> {
 impl From<DependenciesError> for libcnb::Error<BuildpackError> {
     fn from(error: DependenciesError) -> Self {
         Self::BuildpackError(BuildpackError::Dependencies(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtime() -> RuntimeKey {
+        RuntimeKey {
+            python_version: "3.13.0".to_string(),
+            arch: "amd64".to_string(),
+            distro_name: "ubuntu".to_string(),
+            distro_version: "24.04".to_string(),
+        }
+    }
+
+    fn metadata(pip_version: &str, inputs: &[(&str, &str)]) -> VenvMetadata {
+        VenvMetadata {
+            runtime: runtime(),
+            pip_version: pip_version.to_string(),
+            requirements: inputs
+                .iter()
+                .map(|(name, digest)| ((*name).to_string(), (*digest).to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_changed_input_is_named() {
+        let cached = metadata(
+            "25.0",
+            &[("requirements.txt", "a"), ("requirements/dev.txt", "b")],
+        );
+        let new = metadata(
+            "26.3",
+            &[("requirements.txt", "a2"), ("requirements/prod.txt", "c")],
+        );
+        assert_eq!(
+            new.input_changes(&cached),
+            [
+                "The pip version changed from 25.0 to 26.3",
+                "requirements.txt changed",
+                "requirements/prod.txt was added",
+                "requirements/dev.txt was removed",
+            ]
+        );
+        assert!(new.input_changes(&new).is_empty());
+        assert_eq!(
+            new.input_changes(&metadata("26.3", &[])),
+            ["The previous build stopped before the install completed"]
+        );
+    }
+
+    #[test]
+    fn serialized_form_is_pinned() {
+        // Changing this format discards every user's cache: do it deliberately.
+        assert_eq!(
+            toml::to_string(&metadata("26.3", &[("requirements.txt", "ab12")])).unwrap(),
+            indoc::indoc! {r#"
+                pip_version = "26.3"
+
+                [runtime]
+                python_version = "3.13.0"
+                arch = "amd64"
+                distro_name = "ubuntu"
+                distro_version = "24.04"
+
+                [requirements]
+                "requirements.txt" = "ab12"
+            "#}
+        );
+    }
+
+    const NOT_FOUND: &str = "\
+ERROR: Could not find a version that satisfies the requirement nope-xyz==1.0 (from versions: none)
+ERROR: No matching distribution found for nope-xyz==1.0
+";
+
+    const CONFLICT: &str = "\
+The conflict is caused by:
+    The user requested werkzeug==2.0.0
+    flask 3.1.0 depends on Werkzeug>=3.1
+ERROR: Cannot install -r r2.txt (line 1) and werkzeug==2.0.0 because these package versions have conflicting dependencies.
+ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/#dealing-with-dependency-conflicts
+";
+
+    const BUILD_FAILED: &str = "\
+  × Building wheel for fastparse (pyproject.toml) did not run successfully.
+  ╰─> [10 lines of output]
+      fastparse.c:2:10: fatal error: snappy-c.h: No such file or directory
+      compilation terminated.
+      [end of output]
+  ERROR: Failed building wheel for fastparse
+Failed to build fastparse
+error: failed-wheel-build-for-install
+";
+
+    fn classify(output: &str) -> DependenciesError {
+        use fun_run::OutputWithName;
+        use std::os::unix::process::ExitStatusExt;
+        let error = fun_run::CmdError::NonZeroExitAlreadyStreamed(
+            std::process::Output {
+                status: std::process::ExitStatus::from_raw(256),
+                stdout: Vec::new(),
+                stderr: output.as_bytes().to_vec(),
+            }
+            .named("pip install"),
+        );
+        DependenciesError::from_pip_failure(&error)
+    }
+
+    #[test]
+    fn package_not_found() {
+        assert_eq!(
+            classify(NOT_FOUND).message().render(),
+            indoc::indoc! {"
+                Error: Package not found: nope-xyz==1.0
+
+                pip could not find a version of `nope-xyz==1.0` that matches the requirements
+                and supports this Python version (see pip's output above).
+
+                Check the package name and version in requirements.txt (or the file that
+                includes it) for typos, that the version exists on the package index and
+                supports this Python version, and, for a private index, that PIP_INDEX_URL
+                or PIP_EXTRA_INDEX_URL is set."}
+        );
+    }
+
+    #[test]
+    fn version_conflict() {
+        assert_eq!(
+            classify(CONFLICT).message().render(),
+            indoc::indoc! {"
+                Error: Conflicting package versions
+
+                The requirements ask for versions of packages that can't be installed
+                together: pip's output above lists the packages and the versions each one
+                requires.
+
+                Change the versions in requirements.txt so they agree (loosen or remove a
+                pin), check the result locally with `pip install -r requirements.txt`, then
+                build again."}
+        );
+    }
+
+    #[test]
+    fn sdist_build_failure_names_package_and_missing_header() {
+        assert_eq!(
+            classify(BUILD_FAILED).message().render(),
+            indoc::indoc! {"
+                Error: Unable to build a package from source
+
+                pip had to build `fastparse` from source (it has no wheel for this Python
+                version and platform, or it is a local project), and the build failed:
+                see pip's output above.
+
+                The compiler could not find the header `snappy-c.h`: the build image lacks the development package of a system library (on Debian/Ubuntu usually named `lib<name>-dev`).
+
+                Either use a version of the package that publishes wheels for this
+                Python version (check its files on the package index), or, if it needs
+                system libraries or headers at build time, add them to the build image
+                (for example with a buildpack that installs apt packages)."}
+        );
+        assert!(matches!(
+            classify("Error: pg_config executable not found.\nFailed to build psycopg2\n"),
+            DependenciesError::BuildFailed { package: Some(package), hint: Some(hint) }
+                if package == "psycopg2" && hint.contains("libpq-dev")
+        ));
     }
 }
