@@ -1,3 +1,6 @@
+use crate::inventory::InventoryError;
+use crate::layers::python::PythonLayerError;
+use crate::package_manager::PackageManagerError;
 use bullet_stream::global::print;
 use indoc::formatdoc;
 
@@ -13,6 +16,9 @@ pub(crate) enum BuildpackError {
     PackagingTools(crate::layers::pip::PackagingToolsError),
     /// Installing the app's dependencies failed (`layers/venv.rs`).
     Dependencies(crate::layers::venv::DependenciesError),
+    Inventory(InventoryError),
+    PackageManager(PackageManagerError),
+    PythonLayer(PythonLayerError),
     /// No Python version could be chosen (bad version file, conflict, end of life...).
     PythonVersion(crate::python_version::PythonVersionError),
 }
@@ -66,6 +72,9 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
         BuildpackError::Checks(error) => error.message(),
         BuildpackError::PackagingTools(error) => error.message(),
         BuildpackError::Dependencies(error) => error.message(),
+        BuildpackError::Inventory(error) => error.message(),
+        BuildpackError::PackageManager(error) => error.message(),
+        BuildpackError::PythonLayer(error) => error.message(),
         BuildpackError::PythonVersion(error) => error.message(),
     }
 }

@@ -1,9 +1,11 @@
 //! Running packaging tools (pip now; uv, Poetry, Pipenv later) the same way everywhere:
 //!
-//! - [`tool_env`]: the child's environment is this build's env (the runtime on PATH, set by the
-//!   layers so far) plus the platform env the user gave (`pack build --env PIP_INDEX_URL=…`),
-//!   minus variables that would make the tool see packages that are not part of the app
-//!   (`PYTHONPATH`), plus a few settings for non-interactive, unbuffered output.
+//! - [`tool_env`]: the child's environment is this build's env (the process env, with the
+//!   runtime on PATH from the layers so far), plus any platform env var (`pack build --env
+//!   PIP_INDEX_URL=…`) the process env lacks (with `clear-env = false` the lifecycle exports
+//!   them already, and the layers' changes, such as PATH, must win), minus variables that would
+//!   make the tool see packages that are not part of the app (`PYTHONPATH`), plus settings for
+//!   non-interactive, unbuffered output.
 //! - [`stream`]: prints the exact command (credentials redacted) and streams its output through
 //!   [`RedactingWriter`], keeping the captured output for error analysis.
 
@@ -18,22 +20,25 @@ use std::process::Command;
 /// Variables removed from every tool's environment.
 const REMOVED: [&str; 2] = ["PYTHONPATH", "PIP_PYTHON"];
 
-/// Settings every tool run gets, unless the platform env sets them.
-const DEFAULTS: [(&str, &str); 4] = [
+/// Settings every tool run gets.
+const FORCED: [(&str, &str); 4] = [
     ("PYTHONUNBUFFERED", "1"),
     ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
     ("PIP_NO_INPUT", "1"),
     ("PIP_ROOT_USER_ACTION", "ignore"),
 ];
 
-/// The environment for a tool's process: `build_env` overlaid with `platform_env`.
+/// The environment for a tool's process (see the module docs).
 pub(crate) fn tool_env(build_env: &Env, platform_env: &Env) -> Vec<(OsString, OsString)> {
-    let mut vars: std::collections::BTreeMap<OsString, OsString> = DEFAULTS
+    let mut vars: std::collections::BTreeMap<OsString, OsString> = build_env
         .iter()
-        .map(|(key, value)| (OsString::from(key), OsString::from(value)))
+        .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
-    for (key, value) in build_env.iter().chain(platform_env.iter()) {
-        vars.insert(key.clone(), value.clone());
+    for (key, value) in platform_env {
+        vars.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    for (key, value) in FORCED {
+        vars.insert(OsString::from(key), OsString::from(value));
     }
     for key in REMOVED {
         vars.remove(&OsString::from(key));
@@ -67,4 +72,33 @@ pub(crate) fn stream(command: &mut Command) -> Result<NamedOutput, CmdError> {
 pub(crate) fn timed(command: &mut Command) -> Result<NamedOutput, CmdError> {
     let name = redact_credentials(&fun_run::display(command));
     print::sub_time_cmd(command.named(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_env_wins_platform_env_fills_in() {
+        let mut build_env = Env::new();
+        build_env.insert("PATH", "/layers/python/bin:/invalid");
+        build_env.insert("PYTHONPATH", "/invalid");
+        build_env.insert("PIP_DISABLE_PIP_VERSION_CHECK", "0");
+        let mut platform_env = Env::new();
+        platform_env.insert("PATH", "/invalid");
+        platform_env.insert("PIP_INDEX_URL", "https://user:pass@example.com/simple");
+        let vars = tool_env(&build_env, &platform_env);
+        let get = |key: &str| {
+            vars.iter()
+                .find(|(name, _)| name == key)
+                .map(|(_, value)| value.to_string_lossy().into_owned())
+        };
+        assert_eq!(get("PATH").as_deref(), Some("/layers/python/bin:/invalid"));
+        assert_eq!(
+            get("PIP_INDEX_URL").as_deref(),
+            Some("https://user:pass@example.com/simple")
+        );
+        assert_eq!(get("PIP_DISABLE_PIP_VERSION_CHECK").as_deref(), Some("1"));
+        assert_eq!(get("PYTHONPATH"), None);
+    }
 }

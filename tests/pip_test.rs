@@ -1,5 +1,5 @@
 //! pip apps: the packaging-tools layer, the `venv` dependencies layer and pip's cache, built
-//! through the local platform with real runtimes and real PyPI packages.
+//! through the local platform with real runtimes and real `PyPI` packages.
 
 use crate::support::default_build_config;
 use indoc::indoc;
@@ -15,7 +15,7 @@ use std::{fs, thread};
 
 /// A copy of a fixture that tests can edit between builds.
 fn editable_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("test setup");
     let app = dir.path().join(name);
     copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,19 +27,19 @@ fn editable_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
+    fs::create_dir_all(to).expect("test setup");
+    for entry in fs::read_dir(from).expect("test setup") {
+        let entry = entry.expect("test setup");
+        if entry.file_type().expect("test setup").is_dir() {
             copy_dir(&entry.path(), &to.join(entry.file_name()));
         } else {
-            fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            fs::copy(entry.path(), to.join(entry.file_name())).expect("test setup");
         }
     }
 }
 
 fn config_for(app: &Path) -> BuildConfig {
-    let mut config = default_build_config("test-fixtures/pip_flask_gunicorn");
+    let mut config = default_build_config("pip_flask_gunicorn");
     config.app_dir(app);
     config
 }
@@ -165,7 +165,7 @@ fn changing_requirements_updates_in_place_and_removes_unrequired_packages() {
             &prod,
             "flask==3.1.3\ngunicorn==27.0.1\ntyping-extensions==4.15.0\n",
         )
-        .unwrap();
+        .expect("test setup");
         let config = context.config.clone();
         context.rebuild(config, |context| {
             assert_contains!(
@@ -182,7 +182,7 @@ fn changing_requirements_updates_in_place_and_removes_unrequired_packages() {
 
             // Removed from the requirements: removed from the image, with the packages only
             // it needed (flask's dependencies).
-            fs::write(&prod, "gunicorn==27.0.1\ntyping-extensions==4.15.0\n").unwrap();
+            fs::write(&prod, "gunicorn==27.0.1\ntyping-extensions==4.15.0\n").expect("test setup");
             let config = context.config.clone();
             context.rebuild(config, |context| {
                 assert_contains!(
@@ -217,9 +217,9 @@ fn two_cold_builds_give_identical_layers() {
 #[test]
 fn python_version_change_discards_every_cache() {
     let (_dir, app) = editable_fixture("pip_flask_gunicorn");
-    fs::write(app.join(".python-version"), "3.12\n").unwrap();
+    fs::write(app.join(".python-version"), "3.12\n").expect("test setup");
     TestRunner::default().build(config_for(&app), |context| {
-        fs::write(app.join(".python-version"), "3.13\n").unwrap();
+        fs::write(app.join(".python-version"), "3.13\n").expect("test setup");
         let config = context.config.clone();
         context.rebuild(config, |context| {
             let reason = "The Python version changed from 3.12.1 to 3.13.0";
@@ -244,31 +244,25 @@ fn python_version_change_discards_every_cache() {
 
 #[test]
 fn editable_app_markers_and_hashes() {
-    TestRunner::default().build(
-        default_build_config("test-fixtures/pip_editable_markers"),
-        |context| {
-            assert_contains!(
-                output(&context),
-                "Ignoring six: markers 'python_version < \"3\"' don't match your environment"
-            );
-            let shell = context.run_shell_command("greet");
-            assert_eq!(shell.stdout, "Hello from greeter, with blinker blinker\n");
-        },
-    );
-    TestRunner::default().build(
-        default_build_config("test-fixtures/pip_hashes"),
-        |context| {
-            assert_contains!(
-                output(&context),
-                "Successfully installed blinker-1.9.0 typing-extensions-4.15.0"
-            );
-        },
-    );
+    TestRunner::default().build(default_build_config("pip_editable_markers"), |context| {
+        assert_contains!(
+            output(&context),
+            "Ignoring six: markers 'python_version < \"3\"' don't match your environment"
+        );
+        let shell = context.run_shell_command("greet");
+        assert_eq!(shell.stdout, "Hello from greeter, with blinker blinker\n");
+    });
+    TestRunner::default().build(default_build_config("pip_hashes"), |context| {
+        assert_contains!(
+            output(&context),
+            "Successfully installed blinker-1.9.0 typing-extensions-4.15.0"
+        );
+    });
 }
 
 #[test]
 fn private_index_settings_reach_pip_without_leaking_credentials() {
-    let mut config = default_build_config("test-fixtures/pip_hashes");
+    let mut config = default_build_config("pip_hashes");
     // An extra index that answers 404 for every project, behind credentials.
     let server = crate::support::runtime_server::runtime_server_url("simple");
     let with_credentials = server.replacen("http://", "http://buildpack-user:s3cret-token@", 1);
@@ -290,7 +284,7 @@ fn failing_build(fixture: &str, f: impl FnOnce(TestContext)) {
 
 #[test]
 fn package_not_found() {
-    failing_build("test-fixtures/pip_package_not_found", |context| {
+    failing_build("pip_package_not_found", |context| {
         assert_contains!(
             output(&context),
             indoc! {"
@@ -315,7 +309,7 @@ fn package_not_found() {
 
 #[test]
 fn version_conflict() {
-    failing_build("test-fixtures/pip_version_conflict", |context| {
+    failing_build("pip_version_conflict", |context| {
         assert_contains!(output(&context), "flask 3.1.3 depends on Werkzeug>=3.1");
         assert_contains!(output(&context), "! Error: Conflicting package versions");
     });
@@ -323,7 +317,7 @@ fn version_conflict() {
 
 #[test]
 fn sdist_build_failure_names_the_missing_header() {
-    failing_build("test-fixtures/pip_sdist_build_failure", |context| {
+    failing_build("pip_sdist_build_failure", |context| {
         assert_contains!(
             output(&context),
             "fatal error: snappy-c.h: No such file or directory"
@@ -342,7 +336,7 @@ fn sdist_build_failure_names_the_missing_header() {
 
 #[test]
 fn unreadable_requirements() {
-    failing_build("test-fixtures/pip_requirements_not_utf8", |context| {
+    failing_build("pip_requirements_not_utf8", |context| {
         assert_contains!(output(&context), "! Error: Unable to read requirements.txt");
         assert_contains!(
             output(&context),
@@ -350,7 +344,7 @@ fn unreadable_requirements() {
         );
         assert_not_contains!(output(&context), "Installing Python");
     });
-    failing_build("test-fixtures/pip_nested_requirements_missing", |context| {
+    failing_build("pip_nested_requirements_missing", |context| {
         assert_contains!(
             output(&context),
             indoc! {"
@@ -366,7 +360,7 @@ fn unreadable_requirements() {
 
 #[test]
 fn forbidden_env_vars_are_rejected_before_any_layer() {
-    let mut config = default_build_config("test-fixtures/pip_hashes");
+    let mut config = default_build_config("pip_hashes");
     config.env("PIP_USER", "1").env("VIRTUAL_ENV", "/tmp/venv");
     config.expected_pack_result(PackResult::Failure);
     TestRunner::default().build(config, |context| {
