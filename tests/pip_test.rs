@@ -264,7 +264,7 @@ fn editable_app_markers_and_hashes() {
 fn private_index_settings_reach_pip_without_leaking_credentials() {
     let mut config = default_build_config("pip_hashes");
     // An extra index that answers 404 for every project, behind credentials.
-    let server = crate::support::runtime_server::runtime_server_url("simple");
+    let server = crate::support::runtime_server::runtime_server_url("/simple");
     let with_credentials = server.replacen("http://", "http://buildpack-user:s3cret-token@", 1);
     config.env("PIP_EXTRA_INDEX_URL", &with_credentials);
     TestRunner::default().build(config, |context| {
@@ -287,16 +287,15 @@ fn package_not_found() {
     failing_build("pip_package_not_found", |context| {
         assert_contains!(
             output(&context),
-            indoc! {"
-                ! Error: Package not found: this-package-does-not-exist-buildpack-test==1.0
-                !
-            "}
+            "ERROR: No matching distribution found for this-package-does-not-exist-buildpack-test==1.0"
         );
         assert_contains!(
             output(&context),
             indoc! {"
-                /community_python/venv/bin/python install --no-compile --requirement requirements.txt` failed (see its output above): no version of
-                ! `this-package-does-not-exist-buildpack-test==1.0` matches the requirements and this Python version.
+                ! Error: Package not found: this-package-does-not-exist-buildpack-test==1.0
+                !
+                ! pip could not find a version of `this-package-does-not-exist-buildpack-test==1.0` that matches the requirements
+                ! and supports this Python version (see pip's output above).
                 !
                 ! Check the package name and version in requirements.txt (or the file that
                 ! includes it) for typos, that the version exists on the package index and
@@ -310,8 +309,21 @@ fn package_not_found() {
 #[test]
 fn version_conflict() {
     failing_build("pip_version_conflict", |context| {
-        assert_contains!(output(&context), "flask 3.1.3 depends on Werkzeug>=3.1");
-        assert_contains!(output(&context), "! Error: Conflicting package versions");
+        assert_contains!(output(&context), "The user requested werkzeug==2.0.0");
+        assert_contains!(
+            output(&context),
+            indoc! {"
+                ! Error: Conflicting package versions
+                !
+                ! The requirements ask for versions of packages that can't be installed
+                ! together: pip's output above lists the packages and the versions each one
+                ! requires.
+                !
+                ! Change the versions in requirements.txt so they agree (loosen or remove a
+                ! pin), check the result locally with `pip install -r requirements.txt`, then
+                ! build again.
+            "}
+        );
     });
 }
 
@@ -324,12 +336,22 @@ fn sdist_build_failure_names_the_missing_header() {
         );
         assert_contains!(
             output(&context),
-            "! Error: Unable to build a package from source"
-        );
-        assert_contains!(output(&context), "`fastparse`");
-        assert_contains!(
-            output(&context),
-            "The compiler could not find the header `snappy-c.h`"
+            indoc! {"
+                ! Error: Unable to build a package from source
+                !
+                ! pip had to build `fastparse` from source (it has no wheel for this Python
+                ! version and platform, or it is a local project), and the build failed:
+                ! see pip's output above.
+                !
+                ! The compiler could not find the header `snappy-c.h`: the build image lacks the
+                ! development package of a system library (on Debian/Ubuntu usually named
+                ! `lib<name>-dev`).
+                !
+                ! Either use a version of the package that publishes wheels for this
+                ! Python version (check its files on the package index), or, if it needs
+                ! system libraries or headers at build time, add them to the build image
+                ! (for example with a buildpack that installs apt packages).
+            "}
         );
     });
 }

@@ -518,15 +518,18 @@ fn missing_system_dependency(output: &str) -> Option<String> {
     for (needle, hint) in [
         (
             "pg_config",
-            "The build needs PostgreSQL's `pg_config` and headers (Debian/Ubuntu package `libpq-dev`). For psycopg2, consider `psycopg2-binary` or `psycopg[binary]` instead.",
+            "The build needs PostgreSQL's `pg_config` and headers (Debian/Ubuntu package\n\
+             `libpq-dev`). For psycopg2, consider `psycopg2-binary` or `psycopg[binary]`.",
         ),
         (
             "mysql_config",
-            "The build needs MySQL's `mysql_config` and headers (Debian/Ubuntu package `default-libmysqlclient-dev`).",
+            "The build needs MySQL's `mysql_config` and headers (Debian/Ubuntu package\n\
+             `default-libmysqlclient-dev`).",
         ),
         (
             "xmlsec1",
-            "The build needs the xmlsec1 library and headers (Debian/Ubuntu package `libxmlsec1-dev`).",
+            "The build needs the xmlsec1 library and headers (Debian/Ubuntu package\n\
+             `libxmlsec1-dev`).",
         ),
     ] {
         if output.contains(needle) {
@@ -540,8 +543,8 @@ fn missing_system_dependency(output: &str) -> Option<String> {
     });
     if let Some(header) = header {
         return Some(format!(
-            "The compiler could not find the header `{header}`: the build image lacks the \
-             development package of a system library (on Debian/Ubuntu usually named \
+            "The compiler could not find the header `{header}`: the build image lacks the\n\
+             development package of a system library (on Debian/Ubuntu usually named\n\
              `lib<name>-dev`)."
         ));
     }
@@ -719,7 +722,9 @@ error: failed-wheel-build-for-install
                 version and platform, or it is a local project), and the build failed:
                 see pip's output above.
 
-                The compiler could not find the header `snappy-c.h`: the build image lacks the development package of a system library (on Debian/Ubuntu usually named `lib<name>-dev`).
+                The compiler could not find the header `snappy-c.h`: the build image lacks the
+                development package of a system library (on Debian/Ubuntu usually named
+                `lib<name>-dev`).
 
                 Either use a version of the package that publishes wheels for this
                 Python version (check its files on the package index), or, if it needs
