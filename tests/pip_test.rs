@@ -112,7 +112,7 @@ fn flask_gunicorn_app_serves_http_and_rebuild_skips_pip() {
         // The app's scripts are commands and `python` imports its packages; pip is not in the
         // image.
         let venv = context.run_shell_command("echo $VIRTUAL_ENV").stdout;
-        let venv = venv.trim();
+        let venv = venv.trim().to_string();
         assert!(venv.ends_with("/community_python/venv"), "{venv}");
         let shell = context.run_shell_command(
             "command -v python gunicorn; python -c 'import flask, sys; print(sys.prefix)'; \
@@ -144,9 +144,15 @@ fn flask_gunicorn_app_serves_http_and_rebuild_skips_pip() {
         context.rebuild(config, |context| {
             assert_contains!(
                 output(&context),
-                "Requirements and pip are unchanged: using the cached environment without running pip"
+                &format!(
+                    "## Installing dependencies with pip\n\n\
+                     - pip 26.3 (used during the build only)\n  \
+                     - Using cached pip\n\
+                     - Virtual environment `{venv}`\n  \
+                     - Requirements and pip are unchanged: using the cached environment without running pip\n\
+                     - Done"
+                )
             );
-            assert_contains!(output(&context), "- Using cached pip");
             assert_not_contains!(output(&context), " install ");
             let (digest, unchanged) = venv_layer(&context);
             assert_eq!(digest, first_digest);

@@ -29,9 +29,12 @@ struct PipCacheMetadata {
 }
 
 /// Creates or restores the cache layer and returns the directory to pass as `PIP_CACHE_DIR`.
+/// With `announce`, says whether the cache is used or why it was discarded (pass `false` when
+/// pip won't run: the layer is only declared again so that the platform keeps it).
 pub(crate) fn prepare_pip_cache(
     context: &BuildContext<PythonBuildpack>,
     python_version: PythonVersion,
+    announce: bool,
 ) -> libcnb::Result<PathBuf, BuildpackError> {
     let metadata = PipCacheMetadata {
         runtime: RuntimeKey::new(python_version, &context.target),
@@ -53,6 +56,7 @@ pub(crate) fn prepare_pip_cache(
         },
     )?;
     match layer.state {
+        _ if !announce => {}
         LayerState::Restored { .. } => {
             print::sub_bullet("Using pip's cached downloads and built wheels");
         }

@@ -176,7 +176,7 @@ pub(crate) fn install_dependencies(
                 "Requirements and pip are unchanged: using the cached environment without running pip",
             );
             // pip's cache layer is declared again so the platform keeps it for later builds.
-            pip_cache::prepare_pip_cache(context, python_version)?;
+            pip_cache::prepare_pip_cache(context, python_version, false)?;
             return Ok(());
         }
         LayerState::Restored { cause: changes } => {
@@ -207,7 +207,7 @@ pub(crate) fn install_dependencies(
         }
     };
 
-    let cache_dir = pip_cache::prepare_pip_cache(context, python_version)?;
+    let cache_dir = pip_cache::prepare_pip_cache(context, python_version, true)?;
     run_pip(
         context,
         env,
