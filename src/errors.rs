@@ -8,6 +8,12 @@ use indoc::formatdoc;
 /// that raises it, together with the message a user sees (`fn message(&self) -> ErrorMessage`).
 #[derive(Debug)]
 pub(crate) enum BuildpackError {
+    /// A setting in the build environment that would break the build (`checks.rs`).
+    Checks(crate::checks::ChecksError),
+    /// Installing pip into the packaging-tools layer failed (`layers/pip.rs`).
+    PackagingTools(crate::layers::pip::PackagingToolsError),
+    /// Installing the app's dependencies failed (`layers/venv.rs`).
+    Dependencies(crate::layers::venv::DependenciesError),
     Inventory(InventoryError),
     PackageManager(PackageManagerError),
     PythonLayer(PythonLayerError),
@@ -55,6 +61,9 @@ fn error_message(error: &libcnb::Error<BuildpackError>) -> ErrorMessage {
 
 fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
     match error {
+        BuildpackError::Checks(error) => error.message(),
+        BuildpackError::PackagingTools(error) => error.message(),
+        BuildpackError::Dependencies(error) => error.message(),
         BuildpackError::Inventory(error) => error.message(),
         BuildpackError::PackageManager(error) => error.message(),
         BuildpackError::PythonLayer(error) => error.message(),
