@@ -1,5 +1,7 @@
 //! The test runtimes (`scripts/build-test-runtimes`) and the server that serves them.
 
+#[cfg(not(feature = "pack"))]
+use crate::support::default_build_config;
 use crate::support::runtime_server::{
     Fault, ScopedInventory, available_versions, ensure_test_runtimes, fault_inventory_url,
     inventory_url, runtime_server_url, test_runtimes_dir,
@@ -10,6 +12,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[cfg(not(feature = "pack"))]
+use local_platform::testing::{TestRunner, assert_contains};
 
 #[derive(serde::Deserialize)]
 struct Inventory {
@@ -167,6 +172,59 @@ fn unpack(archive: &[u8], destination: &Path) -> Vec<String> {
     entries
 }
 
+/// Unpacks an archive of the inventory into a temporary directory, checking its digest and its
+/// python-build-standalone layout. Returns the directory (deleted on drop), its `python/` dir
+/// and the `X.Y` version.
+fn unpack_runtime(artifact: &Artifact) -> (tempfile::TempDir, PathBuf, String) {
+    let archive =
+        std::fs::read(test_runtimes_dir().join(&artifact.url)).expect("read the runtime archive");
+    assert_eq!(sha256_hex(&archive), artifact.sha256, "{}", artifact.url);
+
+    let temp_dir = tempfile::tempdir().expect("create a temporary directory");
+    let root = temp_dir
+        .path()
+        .canonicalize()
+        .expect("canonicalize the temporary directory");
+    let entries = unpack(&archive, &root);
+    assert!(
+        entries
+            .iter()
+            .all(|path| path == "python" || path.starts_with("python/")),
+        "{} has entries outside python/",
+        artifact.url
+    );
+    assert!(
+        entries
+            .windows(2)
+            .all(|pair| Path::new(&pair[0]) < Path::new(&pair[1])),
+        "{} entries are not sorted",
+        artifact.url
+    );
+    let minor = artifact
+        .version
+        .rsplit_once('.')
+        .map(|(minor, _)| minor)
+        .expect("an X.Y.Z version");
+    let python = root.join("python");
+    for expected in [
+        "bin/python3".to_string(),
+        format!("bin/python{minor}"),
+        "bin/pip3".to_string(),
+        format!("lib/libpython{minor}.so"),
+        format!("lib/libpython{minor}.so.1.0"),
+        format!("lib/python{minor}/os.py"),
+        format!("lib/python{minor}/site-packages/pip/__init__.py"),
+        format!("lib/python{minor}/ensurepip/__init__.py"),
+    ] {
+        assert!(
+            python.join(&expected).exists(),
+            "{}: missing python/{expected}",
+            artifact.url
+        );
+    }
+    (temp_dir, python, minor.to_string())
+}
+
 /// Each archive, unpacked into a fresh directory, runs with the pyenv tree hidden (a tmpfs
 /// mounted over `PYENV_ROOT` in a private mount namespace): `sys.prefix` is the unpacked
 /// directory, `libpython` is mapped from there, the modules real apps need import, and the
@@ -174,49 +232,10 @@ fn unpack(archive: &[u8], destination: &Path) -> Vec<String> {
 #[test]
 fn runtime_archives_are_relocatable_with_pyenv_hidden() {
     let pyenv_root = pyenv_root();
-    for artifact in local_inventory() {
-        let archive = std::fs::read(test_runtimes_dir().join(&artifact.url)).unwrap();
-        assert_eq!(sha256_hex(&archive), artifact.sha256, "{}", artifact.url);
-
-        let temp_dir = tempfile::tempdir().unwrap();
-        let root = temp_dir.path().canonicalize().unwrap();
-        let entries = unpack(&archive, &root);
-        assert!(
-            entries
-                .iter()
-                .all(|path| path == "python" || path.starts_with("python/")),
-            "{} has entries outside python/",
-            artifact.url
-        );
-        assert!(
-            entries
-                .windows(2)
-                .all(|pair| Path::new(&pair[0]) < Path::new(&pair[1])),
-            "{} entries are not sorted",
-            artifact.url
-        );
-        let minor = artifact
-            .version
-            .rsplit_once('.')
-            .map(|(minor, _)| minor)
-            .unwrap();
-        let python = root.join("python");
-        for expected in [
-            "bin/python3".to_string(),
-            format!("bin/python{minor}"),
-            "bin/pip3".to_string(),
-            format!("lib/libpython{minor}.so"),
-            format!("lib/libpython{minor}.so.1.0"),
-            format!("lib/python{minor}/os.py"),
-            format!("lib/python{minor}/site-packages/pip/__init__.py"),
-            format!("lib/python{minor}/ensurepip/__init__.py"),
-        ] {
-            assert!(
-                python.join(&expected).exists(),
-                "{}: missing python/{expected}",
-                artifact.url
-            );
-        }
+    let inventory = local_inventory();
+    // One thread per archive: most of the time goes to unpacking and starting pip.
+    let check = |artifact: &Artifact| {
+        let (_temp_dir, python, minor) = unpack_runtime(artifact);
 
         let probe = "import ctypes, json, platform, sqlite3, ssl, sys, venv\n\
                      ctypes.CDLL(None)\n\
@@ -273,7 +292,12 @@ fn runtime_archives_are_relocatable_with_pyenv_hidden() {
             )),
             "{pip_version}"
         );
-    }
+    };
+    std::thread::scope(|scope| {
+        for artifact in &inventory {
+            scope.spawn(|| check(artifact));
+        }
+    });
 }
 
 #[test]
@@ -404,4 +428,44 @@ fn scoped_inventory_records_its_requests() {
         other.requests(),
         vec![format!("/fault/status-404/{}", artifact.url)]
     );
+}
+
+/// `default_build_config` end to end with the real buildpack: the runtime comes over HTTP from
+/// the runtime server despite the hostile env, runs in the image, and the rebuild reuses it
+/// without downloading it again.
+#[cfg(not(feature = "pack"))]
+#[test]
+fn the_default_build_config_installs_python_from_the_runtime_server() {
+    let version = available_versions()
+        .into_iter()
+        .rfind(|version| version.starts_with("3.12."))
+        .expect("the test runtimes include CPython 3.12 (pyenv install 3.12)");
+    let archive = format!(
+        "/cpython-{version}-{}-unknown-linux-gnu-install_only_stripped.tar.gz",
+        std::env::consts::ARCH
+    );
+    let scoped = ScopedInventory::new();
+    let mut config = default_build_config("python_3_12");
+    config.env("BP_PYTHON_INVENTORY", scoped.url());
+
+    TestRunner::default().build(&config, |context| {
+        assert_contains!(context.pack_stderr, &format!("Installing Python {version}"));
+        assert_eq!(scoped.requests(), ["/inventory.toml", archive.as_str()]);
+
+        let output = context.run_shell_command(
+            "python3 -c 'import platform, sqlite3, ssl, sys; print(platform.python_version(), sys.prefix)'",
+        );
+        let (reported_version, prefix) = output.stdout.trim().split_once(' ').unwrap();
+        assert_eq!(reported_version, version);
+        assert!(!prefix.contains(".pyenv"), "{prefix}");
+        assert!(prefix.contains("/python"), "{prefix}");
+
+        context.rebuild(&config, |context| {
+            assert_contains!(context.pack_stderr, &format!("Using cached Python {version}"));
+            assert_eq!(
+                scoped.requests(),
+                ["/inventory.toml", archive.as_str(), "/inventory.toml"]
+            );
+        });
+    });
 }
