@@ -5,7 +5,7 @@ use crate::report::{
     AppResult, BuildResult, FileEntry, LayerResult, Manifest, RunResult, Scenario, find_build_only,
 };
 use crate::stats::format_duration;
-use local_platform::{BuildRequest, Buildpack, ExportSnapshot, Output, Platform};
+use local_platform::{BuildRequest, Buildpack, Output, Platform};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -33,6 +33,10 @@ impl Bench {
         let python_change = app.python_change()?;
         let source = self.scratch_dir.join(app.name).join("source");
         let work_dir = self.scratch_dir.join(app.name).join("work");
+        let logs_dir = self.scratch_dir.join(app.name).join("logs");
+        remove_tree(&logs_dir)?;
+        fs::create_dir_all(&logs_dir)
+            .map_err(|error| format!("Cannot create {}: {error}", logs_dir.display()))?;
         let mut result = AppResult {
             name: app.name.to_string(),
             summary: app.summary.to_string(),
@@ -45,34 +49,33 @@ impl Bench {
             let platform = Platform::new(&work_dir, self.buildpack.clone())
                 .map_err(|error| error.to_string())?;
             let mut builds = Vec::new();
-            let mut cold_files = Manifest::new();
             for scenario in Scenario::ALL {
                 app.prepare(scenario, &source)?;
-                eprint!(
-                    "{} run {run}/{runs}: {} ... ",
-                    app.name,
-                    scenario.label(&python_change)
-                );
+                let label = scenario.label(&python_change);
+                eprint!("{} run {run}/{runs}: {label} ... ", app.name);
                 let _ = std::io::stderr().flush();
-                let (build, manifest) = self.build(&platform, app, &source)?;
+                let log = logs_dir.join(format!("run-{run}-{}.log", scenario.slug()));
+                let build = self
+                    .build(&platform, app, &source, &log)
+                    .map_err(|error| format!("{label}, run {run}: {error}"))?;
                 eprintln!("{}", format_duration(build.wall));
-                result.findings.extend(find_build_only(&manifest));
-                if scenario == Scenario::Cold {
-                    cold_files = manifest;
-                }
+                result.findings.extend(find_build_only(&build.files));
                 builds.push(build);
             }
-            result.runs.push(RunResult { builds, cold_files });
+            result.runs.push(RunResult { builds });
         }
         Ok(result)
     }
 
+    /// One timed build; its output goes to `log`. The launch layers' files are read from the
+    /// image afterwards, outside the timing.
     fn build(
         &self,
         platform: &Platform,
         app: &App,
         source: &Path,
-    ) -> Result<(BuildResult, Manifest), String> {
+        log: &Path,
+    ) -> Result<BuildResult, String> {
         let request = BuildRequest {
             app_dir: source.to_path_buf(),
             env: self.env.clone(),
@@ -85,20 +88,22 @@ impl Bench {
             .build(&request, &output)
             .map_err(|error| error.to_string())?;
         let wall = start.elapsed();
+        let text = format!("{}{}", output.stdout(), output.stderr());
+        fs::write(log, &text)
+            .map_err(|error| format!("Cannot write {}: {error}", log.display()))?;
         let export = match outcome.export {
             Some(export) if outcome.success => export,
             _ => {
                 return Err(format!(
-                    "The build failed (exit code {}). The end of its output:\n{}",
+                    "the build failed (exit code {}). The end of its output (all of it in {}):\n{}",
                     outcome.exit_code,
-                    tail(
-                        &format!("{}{}", output.stdout(), output.stderr()),
-                        FAILED_OUTPUT_LINES
-                    )
+                    log.display(),
+                    tail(&text, FAILED_OUTPUT_LINES)
                 ));
             }
         };
-        let manifest = launch_layer_files(&platform.buildpack_layers_dir(), &export)?;
+        let image = platform.materialise().map_err(|error| error.to_string())?;
+        let files = launch_layer_files(&image.layer_dirs)?;
         let layers = export
             .layers
             .iter()
@@ -109,7 +114,11 @@ impl Bench {
                 unchanged: layer.unchanged,
             })
             .collect();
-        Ok((BuildResult { wall, layers }, manifest))
+        Ok(BuildResult {
+            wall,
+            layers,
+            files,
+        })
     }
 }
 
@@ -118,18 +127,17 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// The files of each exported launch layer, read from the buildpack's layers dir right after
-/// the build. A layer the build kept without restoring its files (the exporter reuses it from
-/// the previous image) is left out: it has nothing new.
-fn launch_layer_files(layers_dir: &Path, export: &ExportSnapshot) -> Result<Manifest, String> {
+/// The files of each launch layer of the image, by layer name (the dir's name).
+fn launch_layer_files(layer_dirs: &[PathBuf]) -> Result<Manifest, String> {
     let mut manifest = Manifest::new();
-    for layer in &export.layers {
-        let dir = layers_dir.join(&layer.name);
-        if dir.is_dir() {
-            let mut files = BTreeMap::new();
-            list_files(&dir, &dir, &mut files)?;
-            manifest.insert(layer.name.clone(), files);
-        }
+    for dir in layer_dirs {
+        let name = dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut files = BTreeMap::new();
+        list_files(dir, dir, &mut files)?;
+        manifest.insert(name, files);
     }
     Ok(manifest)
 }

@@ -40,6 +40,16 @@ impl Scenario {
         }
     }
 
+    /// A file-name friendly name: `cold`, `warm`, `add-dependency`, `python-version`.
+    pub(crate) fn slug(self) -> &'static str {
+        match self {
+            Scenario::Cold => "cold",
+            Scenario::Warm => "warm",
+            Scenario::AddDependency => "add-dependency",
+            Scenario::PythonVersion => "python-version",
+        }
+    }
+
     fn index(self) -> usize {
         match self {
             Scenario::Cold => 0,
@@ -67,6 +77,8 @@ pub(crate) struct BuildResult {
     pub(crate) wall: Duration,
     /// Sorted by name.
     pub(crate) layers: Vec<LayerResult>,
+    /// The files of the launch layers.
+    pub(crate) files: Manifest,
 }
 
 impl BuildResult {
@@ -96,8 +108,6 @@ pub(crate) type Manifest = BTreeMap<String, BTreeMap<String, FileEntry>>;
 pub(crate) struct RunResult {
     /// One build per scenario, in [`Scenario::ALL`] order.
     pub(crate) builds: Vec<BuildResult>,
-    /// The files of the cold build's launch layers.
-    pub(crate) cold_files: Manifest,
 }
 
 impl RunResult {
@@ -417,17 +427,13 @@ pub(crate) fn check_reproducible(app: &AppResult) -> TargetCheck {
             })
             .collect();
         details.push(format!("{name} differs: {}", listed.join(", ")));
-        let first_run = &app.runs[0].cold_files;
-        for (run_index, run) in app.runs.iter().enumerate().skip(1) {
-            if run
-                .build(Scenario::Cold)
-                .and_then(|build| build.layer(name))
-                .map(|layer| &layer.digest)
+        for (run_index, cold) in colds.iter().enumerate().skip(1) {
+            if cold.layer(name).map(|layer| &layer.digest)
                 == first.layer(name).map(|layer| &layer.digest)
             {
                 continue;
             }
-            let differing = differing_files(first_run.get(name), run.cold_files.get(name));
+            let differing = differing_files(first.files.get(name), cold.files.get(name));
             if !differing.is_empty() {
                 details.push(format!(
                     "{name} files differing between run 1 and run {}: {}",
@@ -519,6 +525,7 @@ pub(crate) fn render(header: &Header, apps: &[AppResult], checks: &[TargetCheck]
         render_app(&mut out, app);
     }
     render_checks(&mut out, checks);
+    render_changes(&mut out, apps);
     render_digests(&mut out, apps);
     out
 }
@@ -601,6 +608,49 @@ fn render_checks(out: &mut String, checks: &[TargetCheck]) {
             check.app,
             check.details.join("; ")
         );
+    }
+    out.push('\n');
+}
+
+/// For the first run of each app: which launch layers each rebuild changed, and which of
+/// their files, so that a layer changed for no good reason shows why.
+fn render_changes(out: &mut String, apps: &[AppResult]) {
+    out.push_str("## Launch layers changed by each rebuild (run 1)\n\n");
+    for app in apps {
+        let Some(run) = app.runs.first() else {
+            continue;
+        };
+        for pair in Scenario::ALL.windows(2) {
+            let (Some(before), Some(after)) = (run.build(pair[0]), run.build(pair[1])) else {
+                continue;
+            };
+            let changed: Vec<&LayerResult> = after
+                .layers
+                .iter()
+                .filter(|layer| !layer.unchanged)
+                .collect();
+            if changed.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "- `{}`, {}: none",
+                    app.name,
+                    pair[1].label(&app.python_change)
+                );
+            }
+            for layer in changed {
+                let differing =
+                    differing_files(before.files.get(&layer.name), after.files.get(&layer.name));
+                let _ = writeln!(
+                    out,
+                    "- `{}`, {}: `{}`, {} path(s) differ: {}",
+                    app.name,
+                    pair[1].label(&app.python_change),
+                    layer.name,
+                    differing.len(),
+                    summarise_list(&differing, 5)
+                );
+            }
+        }
     }
     out.push('\n');
 }

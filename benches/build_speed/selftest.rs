@@ -171,10 +171,35 @@ fn layer(name: &str, bytes: u64, digest: &str, unchanged: bool) -> LayerResult {
 }
 
 fn build(wall: f64, layers: Vec<LayerResult>) -> BuildResult {
+    let files = layers
+        .iter()
+        .map(|layer| (layer.name.clone(), sample_files(&layer.name, &layer.digest)))
+        .collect();
     BuildResult {
         wall: secs(wall),
         layers,
+        files,
     }
+}
+
+/// A layer's files, whose contents follow the layer's digest: a `python` layer with one file,
+/// a `venv` with a `pyvenv.cfg`, and `dotenv` once the digest is past the cold build's.
+fn sample_files(layer: &str, digest: &str) -> BTreeMap<String, FileEntry> {
+    if layer == "python" {
+        return BTreeMap::from([("bin/python3".into(), file(digest, 100))]);
+    }
+    let mut files = BTreeMap::from([
+        ("bin".into(), file("dir", 0)),
+        (
+            "bin/python".into(),
+            file("-> /layers/python/bin/python3", 0),
+        ),
+        ("pyvenv.cfg".into(), file(digest, 90)),
+    ]);
+    if digest.starts_with("sha256:3") || digest.starts_with("sha256:5") {
+        files.insert("lib/dotenv/__init__.py".into(), file("sha256:dd", 10));
+    }
+    files
 }
 
 fn file(content: &str, bytes: u64) -> FileEntry {
@@ -219,17 +244,6 @@ fn sample_run(cold: f64, warm: f64, cold_venv: &str, warm_reused: bool) -> RunRe
                 ],
             ),
         ],
-        cold_files: Manifest::from([(
-            "venv".into(),
-            BTreeMap::from([
-                ("bin".into(), file("dir", 0)),
-                (
-                    "bin/python".into(),
-                    file("-> /layers/python/bin/python3", 0),
-                ),
-                ("pyvenv.cfg".into(), file(cold_venv, 90)),
-            ]),
-        )]),
     }
 }
 
@@ -466,6 +480,10 @@ fn report_text() -> Result<(), String> {
         "| rebuild, one dependency added | 9.00 s | 9.00 s | 9.00 s | 43% | 76.4 MiB | 57.2 MiB, reused | 19.2 MiB, changed |",
         "| rebuild, Python 3.12 → 3.13 | 30.0 s | 30.0 s | 30.0 s | 143% | 77.4 MiB | 58.2 MiB, changed | 19.3 MiB, changed |",
         "| FAIL | warm rebuild < 10% of cold, every launch layer reused | `pip_app` | warm 1.25 s = 6.0% of cold 21.0 s (medians); run 2: changed venv |",
+        "- `pip_app`, warm rebuild, no change: none",
+        "- `pip_app`, rebuild, one dependency added: `venv`, 2 path(s) differ: `lib/dotenv/__init__.py`, `pyvenv.cfg`",
+        "- `pip_app`, rebuild, Python 3.12 → 3.13: `python`, 1 path(s) differ: `bin/python3`",
+        "- `pip_app`, rebuild, Python 3.12 → 3.13: `venv`, 1 path(s) differ: `pyvenv.cfg`",
         "- `pip_app` run 2, `venv`: `sha256:2222222222222222` (19.1 MiB)",
     ];
     for line in expected_lines {
