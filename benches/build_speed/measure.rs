@@ -12,7 +12,10 @@ use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// What every build of the benchmark shares.
 pub(crate) struct Bench {
@@ -83,11 +86,12 @@ impl Bench {
             image_name: format!("build-speed-{}", app.name.replace('_', "-")),
         };
         let output = Output::captured();
+        let watch = PhaseWatch::start(output.clone());
         let start = Instant::now();
-        let outcome = platform
-            .build(&request, &output)
-            .map_err(|error| error.to_string())?;
+        let outcome = platform.build(&request, &output);
         let wall = start.elapsed();
+        let build_step = watch.build_step();
+        let outcome = outcome.map_err(|error| error.to_string())?;
         let text = format!("{}{}", output.stdout(), output.stderr());
         fs::write(log, &text)
             .map_err(|error| format!("Cannot write {}: {error}", log.display()))?;
@@ -116,9 +120,53 @@ impl Bench {
             .collect();
         Ok(BuildResult {
             wall,
+            build_step,
             layers,
             files,
         })
+    }
+}
+
+/// Times the platform's build phase (the buildpack's `bin/build`) from outside: a thread
+/// notes when the platform prints the `BUILDING` and the `EXPORTING` headers.
+struct PhaseWatch {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<[Option<Instant>; 2]>,
+}
+
+impl PhaseWatch {
+    const HEADERS: [&str; 2] = ["===> BUILDING", "===> EXPORTING"];
+    const POLL: Duration = Duration::from_millis(10);
+
+    fn start(output: Output) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut seen = [None, None];
+            loop {
+                let stopping = stopped.load(Ordering::Relaxed);
+                let text = output.stdout();
+                for (header, seen) in Self::HEADERS.iter().zip(&mut seen) {
+                    if seen.is_none() && text.contains(header) {
+                        *seen = Some(Instant::now());
+                    }
+                }
+                if stopping || seen.iter().all(Option::is_some) {
+                    return seen;
+                }
+                std::thread::sleep(Self::POLL);
+            }
+        });
+        Self { stop, thread }
+    }
+
+    /// From `BUILDING` to `EXPORTING` (within the poll interval), when both were printed.
+    fn build_step(self) -> Option<Duration> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.join() {
+            Ok([Some(building), Some(exporting)]) => Some(exporting.duration_since(building)),
+            _ => None,
+        }
     }
 }
 

@@ -75,6 +75,9 @@ pub(crate) struct LayerResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BuildResult {
     pub(crate) wall: Duration,
+    /// The part of `wall` spent in the buildpack's `bin/build` (the rest is the platform:
+    /// detect, restoring layers, exporting and caching them), when it could be measured.
+    pub(crate) build_step: Option<Duration>,
     /// Sorted by name.
     pub(crate) layers: Vec<LayerResult>,
     /// The files of the launch layers.
@@ -145,6 +148,15 @@ impl AppResult {
     fn wall_spread(&self, scenario: Scenario) -> Option<Spread> {
         let walls: Vec<Duration> = self.builds(scenario).map(|build| build.wall).collect();
         spread(&walls)
+    }
+
+    /// The median time of the buildpack's build step, when every build measured it.
+    fn build_step_median(&self, scenario: Scenario) -> Option<Duration> {
+        let steps: Option<Vec<Duration>> = self
+            .builds(scenario)
+            .map(|build| build.build_step)
+            .collect();
+        spread(&steps?).map(|spread| spread.median)
     }
 
     /// Launch layer names over every build, sorted.
@@ -277,6 +289,12 @@ pub(crate) fn check_warm_rebuild(app: &AppResult) -> TargetCheck {
                 format_duration(warm.median),
                 format_duration(cold.median)
             ));
+            if let Some(step) = app.build_step_median(Scenario::Warm) {
+                details.push(format!(
+                    "of the warm rebuild, {} in the buildpack's bin/build, the rest in the platform",
+                    format_duration(step)
+                ));
+            }
         }
         _ => {
             return TargetCheck {
@@ -513,7 +531,9 @@ pub(crate) fn render(header: &Header, apps: &[AppResult], checks: &[TargetCheck]
         "Each run builds the app from an empty work dir, then rebuilds it after each change \
          in turn (so the Python version scenario keeps the added dependency). Wall time is \
          the median of {} run(s) with min and max, from the start of detection to the end \
-         of export. Bytes are those of the last run; \"reused\" means the launch layer's \
+         of export; `bin/build` is the median time of the buildpack's build step within it \
+         (the rest is the platform: detection, restoring layers, exporting and caching them). \
+         Bytes are those of the last run; \"reused\" means the launch layer's \
          content digest equals that of the previous build in the same run (in how many runs, \
          when not all).\n",
         header.runs
@@ -539,6 +559,7 @@ fn render_app(out: &mut String, app: &AppResult) {
         "min",
         "max",
         "vs cold",
+        "bin/build",
         "launch bytes",
     ];
     header.extend(names.iter().copied());
@@ -565,6 +586,8 @@ fn render_app(out: &mut String, app: &AppResult) {
             format_duration(wall.min),
             format_duration(wall.max),
             versus_cold,
+            app.build_step_median(scenario)
+                .map_or_else(|| String::from("?"), format_duration),
             format_bytes(last.launch_bytes()),
         ];
         for name in &names {
