@@ -453,7 +453,7 @@ fn the_default_build_config_installs_python_from_the_runtime_server() {
         assert_eq!(scoped.requests(), ["/inventory.toml", archive.as_str()]);
 
         let output = context.run_shell_command(
-            "python3 -c 'import platform, sqlite3, ssl, sys; print(platform.python_version(), sys.prefix)'",
+            "python3 -c 'import platform, sqlite3, ssl, sys; print(platform.python_version(), sys.base_prefix)'",
         );
         let (reported_version, prefix) = output.stdout.trim().split_once(' ').unwrap();
         assert_eq!(reported_version, version);
