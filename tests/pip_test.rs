@@ -403,3 +403,23 @@ fn forbidden_env_vars_are_rejected_before_any_layer() {
         assert_not_contains!(output(&context), "Installing Python");
     });
 }
+
+#[test]
+fn hash_mismatch() {
+    failing_build("pip_hash_mismatch", |context| {
+        assert_contains!(
+            output(&context),
+            "Expected sha256 0000000000000000000000000000000000000000000000000000000000000000"
+        );
+        assert_contains!(
+            output(&context),
+            indoc! {"
+                ! Error: Package hashes don't match
+                !
+                ! A file pip downloaded has a different SHA-256 hash than the `--hash` given
+                ! for it in the requirements: pip's output above names the package, the hash
+                ! expected and the hash it got.
+            "}
+        );
+    });
+}
