@@ -1,3 +1,6 @@
+use crate::inventory::InventoryError;
+use crate::layers::python::PythonLayerError;
+use crate::package_manager::PackageManagerError;
 use bullet_stream::global::print;
 use indoc::formatdoc;
 
@@ -7,6 +10,11 @@ use indoc::formatdoc;
 pub(crate) enum BuildpackError {
     /// Bytes that could not be written to the build output (a closed stderr, say).
     Output(std::io::Error),
+    Inventory(InventoryError),
+    PackageManager(PackageManagerError),
+    PythonLayer(PythonLayerError),
+    /// No Python version could be chosen (bad version file, conflict, end of life...).
+    PythonVersion(crate::python_version::PythonVersionError),
 }
 
 impl From<BuildpackError> for libcnb::Error<BuildpackError> {
@@ -55,6 +63,10 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
                 The build output could not be written: {io_error}
             "},
         ),
+        BuildpackError::Inventory(error) => error.message(),
+        BuildpackError::PackageManager(error) => error.message(),
+        BuildpackError::PythonLayer(error) => error.message(),
+        BuildpackError::PythonVersion(error) => error.message(),
     }
 }
 
