@@ -5,5 +5,6 @@
 #![allow(unused_crate_dependencies)]
 
 mod local_platform_test;
+mod python_test;
 mod runtimes_test;
 mod support;

@@ -583,3 +583,30 @@ fn a_web_process_without_default_true_is_not_the_default_process() {
         });
     });
 }
+
+#[test]
+fn exec_d_programs_run_at_launch() {
+    let build = indoc! {r#"
+        mkdir -p "$LAYERS/tools/exec.d/web"
+        printf '#!/bin/sh\nprintf "FROM_EXEC_D = \\"%%s\\"\\n" "$(pwd)" >&3\n' > "$LAYERS/tools/exec.d/10-env"
+        printf '#!/bin/sh\nprintf "WEB_EXEC_D = \\"yes\\"\\n" >&3\n' > "$LAYERS/tools/exec.d/web/20-web"
+        chmod +x "$LAYERS/tools/exec.d/10-env" "$LAYERS/tools/exec.d/web/20-web"
+        printf '[types]\nlaunch = true\n' > "$LAYERS/tools.toml"
+        printf '[[processes]]\ntype = "web"\ncommand = ["bash", "-c", "echo $FROM_EXEC_D $WEB_EXEC_D"]\ndefault = true\n' > "$LAYERS/launch.toml"
+    "#};
+    TestRunner::default().build(config(&[("build.sh", build)]), |context| {
+        let app = context.work_dir().join("app");
+        assert_eq!(
+            context
+                .run_shell_command("echo $FROM_EXEC_D ${WEB_EXEC_D:-unset}")
+                .stdout,
+            format!("{} unset\n", app.display())
+        );
+        context.start_container(ContainerConfig::new(), |container| {
+            assert_eq!(
+                container.logs_wait().stdout,
+                format!("{} yes\n", app.display())
+            );
+        });
+    });
+}

@@ -32,13 +32,25 @@ fn build(app_files: &[&str]) -> (bool, Output, tempfile::TempDir) {
     for name in app_files {
         std::fs::write(app.path().join(name), "").expect("writing an app file");
     }
+    // The build installs Python: use the test runtimes that `scripts/build-test-runtimes` makes
+    // (.ci/run builds them first), as an offline user would with a local inventory file.
+    let inventory = root.join("target/test-runtimes/inventory.toml");
+    assert!(
+        inventory.is_file(),
+        "{} is missing: run scripts/build-test-runtimes first",
+        inventory.display()
+    );
+    let env = BTreeMap::from([(
+        String::from("BP_PYTHON_INVENTORY"),
+        inventory.display().to_string(),
+    )]);
     let platform = Platform::new(work.path(), buildpack).expect("a platform");
     let output = Output::captured();
     let outcome = platform
         .build(
             &BuildRequest {
                 app_dir: app.path().to_path_buf(),
-                env: BTreeMap::new(),
+                env,
                 clear_cache: false,
                 image_name: String::from("python-app"),
             },
