@@ -477,6 +477,24 @@ mod tests {
     }
 
     #[test]
+    fn read_input_message() {
+        assert_eq!(
+            LockedDependenciesError::ReadInput {
+                file: "uv.lock".to_string(),
+                error: "Is a directory (os error 21)".to_string(),
+            }
+            .message()
+            .render(),
+            indoc::indoc! {"
+                Error: Unable to read uv.lock
+
+                The buildpack could not read uv.lock in the app's root directory: Is a directory (os error 21)
+
+                Check that uv.lock is a readable file (not a broken symlink or a directory)."}
+        );
+    }
+
+    #[test]
     fn digests_name_each_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("uv.lock"), "abc").unwrap();

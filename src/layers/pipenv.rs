@@ -185,3 +185,38 @@ impl PipenvError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages() {
+        assert_eq!(
+            PipenvError::LockfileOutOfDate.message().render(),
+            indoc::indoc! {"
+                Error: The Pipfile.lock file is out of date
+
+                Pipfile.lock wasn't generated from the current Pipfile (see Pipenv's output
+                above): Pipfile was changed after Pipfile.lock was last updated.
+
+                Run 'pipenv lock' to update Pipfile.lock, commit the result, and build again."}
+        );
+        assert_eq!(
+            bullet_stream::strip_ansi(
+                PipenvError::VerifyFailed {
+                    command: "pipenv verify".to_string()
+                }
+                .message()
+                .render()
+            ),
+            indoc::indoc! {"
+                Error: Pipenv could not check Pipfile.lock
+
+                `pipenv verify` failed (see its output above for what is wrong).
+
+                Check that 'pipenv verify' passes locally; if Pipfile.lock is damaged,
+                recreate it with 'pipenv lock', commit the result, and build again."}
+        );
+    }
+}

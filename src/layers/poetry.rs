@@ -238,3 +238,39 @@ impl PoetryError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages() {
+        assert_eq!(
+            PoetryError::LockfileOutOfSync.message().render(),
+            indoc::indoc! {"
+                Error: The poetry.lock file is out of date
+
+                poetry.lock doesn't match the dependencies in pyproject.toml (see Poetry's
+                output above): pyproject.toml was changed after poetry.lock was last
+                updated.
+
+                Run 'poetry lock' to update poetry.lock, commit the result, and build again."}
+        );
+        assert_eq!(
+            bullet_stream::strip_ansi(
+                PoetryError::CheckFailed {
+                    command: "poetry check --lock".to_string()
+                }
+                .message()
+                .render()
+            ),
+            indoc::indoc! {"
+                Error: Poetry found a problem with pyproject.toml or poetry.lock
+
+                `poetry check --lock` failed (see its output above for what is wrong).
+
+                Fix the problems it lists, check that 'poetry check --lock' passes locally,
+                and build again."}
+        );
+    }
+}

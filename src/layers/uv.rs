@@ -175,3 +175,39 @@ impl UvError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages() {
+        assert_eq!(
+            UvError::LockfileOutOfSync.message().render(),
+            indoc::indoc! {"
+                Error: The uv.lock file is out of date
+
+                uv.lock doesn't match the dependencies in pyproject.toml (see uv's output
+                above): pyproject.toml was changed after uv.lock was last updated.
+
+                Run 'uv lock' to update uv.lock, commit the result, and build again."}
+        );
+        assert_eq!(
+            bullet_stream::strip_ansi(
+                UvError::SyncFailed {
+                    command: "uv sync --locked".to_string()
+                }
+                .message()
+                .render()
+            ),
+            indoc::indoc! {"
+                Error: Unable to install the dependencies using uv
+
+                `uv sync --locked` failed (see its output above).
+
+                Check uv's errors above. If they mention a network problem, try the build
+                again; otherwise fix pyproject.toml or uv.lock and check that
+                'uv sync --locked' works locally."}
+        );
+    }
+}
