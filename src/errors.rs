@@ -8,8 +8,12 @@ use indoc::formatdoc;
 /// that raises it, together with the message a user sees (`fn message(&self) -> ErrorMessage`).
 #[derive(Debug)]
 pub(crate) enum BuildpackError {
-    /// Bytes that could not be written to the build output (a closed stderr, say).
-    Output(std::io::Error),
+    /// A setting in the build environment that would break the build (`checks.rs`).
+    Checks(crate::checks::ChecksError),
+    /// Installing pip into the packaging-tools layer failed (`layers/pip.rs`).
+    PackagingTools(crate::layers::pip::PackagingToolsError),
+    /// Installing the app's dependencies failed (`layers/venv.rs`).
+    Dependencies(crate::layers::venv::DependenciesError),
     Inventory(InventoryError),
     PackageManager(PackageManagerError),
     PythonLayer(PythonLayerError),
@@ -44,8 +48,8 @@ impl ErrorMessage {
     }
 }
 
-pub(crate) fn on_error(error: libcnb::Error<BuildpackError>) {
-    print::error(error_message(&error).render());
+pub(crate) fn on_error(error: &libcnb::Error<BuildpackError>) {
+    print::error(error_message(error).render());
 }
 
 fn error_message(error: &libcnb::Error<BuildpackError>) -> ErrorMessage {
@@ -57,12 +61,9 @@ fn error_message(error: &libcnb::Error<BuildpackError>) -> ErrorMessage {
 
 fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
     match error {
-        BuildpackError::Output(io_error) => ErrorMessage::new(
-            "Unable to write the build output",
-            formatdoc! {"
-                The build output could not be written: {io_error}
-            "},
-        ),
+        BuildpackError::Checks(error) => error.message(),
+        BuildpackError::PackagingTools(error) => error.message(),
+        BuildpackError::Dependencies(error) => error.message(),
         BuildpackError::Inventory(error) => error.message(),
         BuildpackError::PackageManager(error) => error.message(),
         BuildpackError::PythonLayer(error) => error.message(),

@@ -5,6 +5,7 @@
 #![allow(unused_crate_dependencies)]
 
 mod local_platform_test;
+mod pip_test;
 mod python_test;
 mod runtimes_test;
 mod support;

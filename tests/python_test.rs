@@ -1,7 +1,9 @@
 //! The `python` layer: installing a real runtime from the test runtime server, reusing it,
 //! discarding it with reasons, the environment at launch, and download failures.
 
-use crate::support::runtime_server::{Fault, ScopedInventory, test_runtimes_dir};
+use crate::support::runtime_server::{
+    Fault, ScopedInventory, ensure_test_runtimes, runtime_server_url, test_runtimes_dir,
+};
 use indoc::formatdoc;
 use local_platform::testing::{BuildConfig, PackResult, TestContext, TestRunner};
 use sha2::{Digest, Sha256};
@@ -234,6 +236,47 @@ fn python_runtime_truncated_download() {
     fails_then_recovers(Fault::TruncatedBody, |faulty| {
         let url = beside(faulty, &archive("3.12.1"));
         format!("! The download of {url} broke off after ")
+    });
+}
+
+#[test]
+fn python_inventory_from_local_files() {
+    // An offline build: the inventory is a file, and its relative URLs name files beside it.
+    ensure_test_runtimes();
+    let inventory = test_runtimes_dir().join("inventory.toml");
+    let mut config = BuildConfig::new("heroku/builder:24", FIXTURE);
+    config.env("BP_PYTHON_INVENTORY", inventory.to_str().unwrap());
+    TestRunner::default().build(&config, |context| {
+        let output = without_timings(&build_output(&context));
+        let archive = test_runtimes_dir().join(archive("3.12.1"));
+        let expected = formatdoc! {"
+            - Installing Python 3.12.1
+              - Copying {} ... (<time>)
+        ", archive.display()};
+        assert!(output.contains(&expected), "{output}");
+    });
+}
+
+#[test]
+fn python_inventory_not_found() {
+    let url = runtime_server_url("/no-such-inventory.toml");
+    let mut config = BuildConfig::new("heroku/builder:24", FIXTURE);
+    config
+        .env("BP_PYTHON_INVENTORY", &url)
+        .expected_pack_result(PackResult::Failure);
+    TestRunner::default().build(&config, |context| {
+        let output = build_output(&context);
+        let expected = formatdoc! {"
+            ! Error: Unable to download the Python runtime inventory
+            !
+            ! The server answered 404 Not Found for {url}: the file isn't there.
+            !
+            ! Check that BP_PYTHON_INVENTORY names the inventory's location, or unset it to use
+            ! the buildpack's built-in inventory.
+        "};
+        assert!(output.contains(&expected), "{output}");
+        // Analysis fails before any layer is touched.
+        assert!(!output.contains("Installing Python"), "{output}");
     });
 }
 
