@@ -14,6 +14,19 @@
 /// The pip version, from `requirements/pip.txt`.
 pub(crate) const PIP_VERSION: &str = pinned_version(include_str!("../requirements/pip.txt"));
 
+/// The uv version, from `requirements/uv.txt`.
+pub(crate) const UV_VERSION: &str = pinned_version(include_str!("../requirements/uv.txt"));
+
+/// The Poetry version, from `requirements/poetry.txt`.
+pub(crate) const POETRY_VERSION: &str = pinned_version(include_str!("../requirements/poetry.txt"));
+
+/// The version of Poetry's export plugin, from `requirements/poetry-plugin-export.txt`.
+pub(crate) const POETRY_PLUGIN_EXPORT_VERSION: &str =
+    pinned_version(include_str!("../requirements/poetry-plugin-export.txt"));
+
+/// The Pipenv version, from `requirements/pipenv.txt`.
+pub(crate) const PIPENV_VERSION: &str = pinned_version(include_str!("../requirements/pipenv.txt"));
+
 /// The `X` of the first `name==X` line in a requirements file, skipping comments and blank
 /// lines. Evaluated at compile time: a malformed file is a compile error, never a build failure.
 const fn pinned_version(contents: &'static str) -> &'static str {
@@ -55,7 +68,15 @@ mod tests {
                 .split('.')
                 .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
         };
-        assert!(is_exact(PIP_VERSION), "{PIP_VERSION}");
+        for version in [
+            PIP_VERSION,
+            UV_VERSION,
+            POETRY_VERSION,
+            POETRY_PLUGIN_EXPORT_VERSION,
+            PIPENV_VERSION,
+        ] {
+            assert!(is_exact(version), "{version}");
+        }
     }
 
     #[test]

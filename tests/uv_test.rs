@@ -28,13 +28,13 @@ fn uv_app_installs_the_lock_reuses_it_and_reinstalls_on_changes() {
                 indoc! {"
                     - uv 0.13.8 (used during the build only)
                       - Using cached uv
-                      - Using uv's cached downloads
                 "}
             );
             assert_contains!(out,
                 "  - Skipping the install: pyproject.toml, uv.lock and uv 0.13.8 are unchanged since the last build\n"
             );
             assert_not_contains!(out, "uv sync");
+            assert_not_contains!(out, "uv's cache");
             assert_eq!(app_report(&context), basic_report("3.12.1"));
 
             // `six` moved to the main dependencies and `uv lock` run again: uv updates the
@@ -47,7 +47,7 @@ fn uv_app_installs_the_lock_reuses_it_and_reinstalls_on_changes() {
             context.rebuild(updated, |context| {
                 let out = build_output(&context);
                 assert_contains!(out,
-                    "  - Updating the cached environment because: pyproject.toml changed; uv.lock changed\n"
+                    "  - Updating the cached environment because: pyproject.toml changed; uv.lock changed\n  - Using uv's cached downloads\n"
                 );
                 assert_contains!(out, "Installed 1 package in");
                 assert_contains!(out, " + six==1.16.0\n");

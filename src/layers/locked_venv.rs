@@ -138,14 +138,15 @@ fn foreign_metadata_reason(keys: &[&str]) -> String {
 }
 
 /// Fills the `venv` layer from the app's lockfile with `install`, unless a cached environment
-/// made from the same inputs can be reused, and adds the layer's env to `env`.
+/// made from the same inputs can be reused, and adds the layer's env to `env`. Returns whether
+/// `install` ran.
 pub(crate) fn install_locked_dependencies(
     context: &BuildContext<PythonBuildpack>,
     env: &mut Env,
     python_version: PythonVersion,
     what: &LockedInstall,
     install: impl FnOnce(&Venv, &Env) -> libcnb::Result<(), BuildpackError>,
-) -> libcnb::Result<(), BuildpackError> {
+) -> libcnb::Result<bool, BuildpackError> {
     let metadata = LockedVenvMetadata {
         runtime: RuntimeKey::new(python_version, &context.target),
         package_manager: what.manager.name().to_string(),
@@ -199,7 +200,7 @@ pub(crate) fn install_locked_dependencies(
                 what.manager.name(),
                 what.tool_version
             ));
-            return Ok(());
+            return Ok(false);
         }
         LayerState::Restored { cause: reasons } => {
             print::sub_bullet(format!(
@@ -244,7 +245,7 @@ pub(crate) fn install_locked_dependencies(
     compile_bytecode(&venv, python_version, &vars)?;
 
     layer.write_metadata(metadata)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Compiles the environment's packages, with hashes rather than timestamps in the `.pyc`

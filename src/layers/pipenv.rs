@@ -79,42 +79,53 @@ pub(crate) fn install_dependencies(
     python_version: PythonVersion,
     pipenv: &Pipenv,
 ) -> libcnb::Result<(), BuildpackError> {
-    let cache_dir = pip_cache::prepare_pip_cache(context, python_version)?;
     let what = LockedInstall {
         manager: PackageManager::Pipenv,
         tool_version: PIPENV_VERSION,
         input_files: &INPUT_FILES,
         update: Update::Recreate,
     };
-    locked_venv::install_locked_dependencies(context, env, python_version, &what, |venv, env| {
-        let mut vars = crate::layers::pip::tool_env(context, env);
-        // Pipenv installs into the active virtual environment: the dependencies layer.
-        set_var(&mut vars, "VIRTUAL_ENV", &venv.dir);
-        vars.retain(|(key, _)| {
-            key != "PIPENV_VENV_IN_PROJECT" && key != "PIPENV_IGNORE_VIRTUALENVS"
-        });
-        set_var(&mut vars, "PIPENV_VERBOSITY", "-1");
-        set_var(&mut vars, "PIPENV_NOSPIN", "1");
-        set_var(&mut vars, "PIPENV_YES", "1");
-        set_var(&mut vars, "PIP_CACHE_DIR", &cache_dir);
+    let installed = locked_venv::install_locked_dependencies(
+        context,
+        env,
+        python_version,
+        &what,
+        |venv, env| {
+            let cache_dir = pip_cache::prepare_pip_cache(context, python_version, true)?;
+            let mut vars = crate::layers::pip::tool_env(context, env);
+            // Pipenv installs into the active virtual environment: the dependencies layer.
+            set_var(&mut vars, "VIRTUAL_ENV", &venv.dir);
+            vars.retain(|(key, _)| {
+                key != "PIPENV_VENV_IN_PROJECT" && key != "PIPENV_IGNORE_VIRTUALENVS"
+            });
+            set_var(&mut vars, "PIPENV_VERBOSITY", "-1");
+            set_var(&mut vars, "PIPENV_NOSPIN", "1");
+            set_var(&mut vars, "PIPENV_YES", "1");
+            set_var(&mut vars, "PIP_CACHE_DIR", &cache_dir);
 
-        tool_command::stream(
-            pipenv
-                .command(&vars)
-                .current_dir(&context.app_dir)
-                .arg("verify"),
-        )
-        .map_err(|error| pipenv_error(PipenvError::from_verify_failure(&error)))?;
+            tool_command::stream(
+                pipenv
+                    .command(&vars)
+                    .current_dir(&context.app_dir)
+                    .arg("verify"),
+            )
+            .map_err(|error| pipenv_error(PipenvError::from_verify_failure(&error)))?;
 
-        tool_command::stream(
-            pipenv
-                .command(&vars)
-                .current_dir(&context.app_dir)
-                .args(["install", "--deploy"]),
-        )
-        .map_err(|error| pipenv_error(PipenvError::InstallDependencies(error)))?;
-        Ok(())
-    })
+            tool_command::stream(
+                pipenv
+                    .command(&vars)
+                    .current_dir(&context.app_dir)
+                    .args(["install", "--deploy"]),
+            )
+            .map_err(|error| pipenv_error(PipenvError::InstallDependencies(error)))?;
+            Ok(())
+        },
+    )?;
+    if !installed {
+        // The cache is only declared again, so that the platform keeps it for later builds.
+        pip_cache::prepare_pip_cache(context, python_version, false)?;
+    }
+    Ok(())
 }
 
 fn pipenv_error(error: PipenvError) -> BuildpackError {

@@ -93,63 +93,74 @@ pub(crate) fn install_dependencies(
     poetry: &Poetry,
     pip: &Pip,
 ) -> libcnb::Result<(), BuildpackError> {
-    let cache_dir = pip_cache::prepare_pip_cache(context, python_version)?;
     let what = LockedInstall {
         manager: PackageManager::Poetry,
         tool_version: POETRY_VERSION,
         input_files: &INPUT_FILES,
         update: Update::Recreate,
     };
-    locked_venv::install_locked_dependencies(context, env, python_version, &what, |venv, env| {
-        let mut vars = crate::layers::pip::tool_env(context, env);
-        set_var(&mut vars, "POETRY_NO_INTERACTION", "1");
-        set_var(&mut vars, "POETRY_VIRTUALENVS_CREATE", "false");
-        set_var(&mut vars, "PIP_CACHE_DIR", &cache_dir);
+    let installed = locked_venv::install_locked_dependencies(
+        context,
+        env,
+        python_version,
+        &what,
+        |venv, env| {
+            let cache_dir = pip_cache::prepare_pip_cache(context, python_version, true)?;
+            let mut vars = crate::layers::pip::tool_env(context, env);
+            set_var(&mut vars, "POETRY_NO_INTERACTION", "1");
+            set_var(&mut vars, "POETRY_VIRTUALENVS_CREATE", "false");
+            set_var(&mut vars, "PIP_CACHE_DIR", &cache_dir);
 
-        tool_command::stream(
-            poetry
-                .command(&vars)
-                .current_dir(&context.app_dir)
-                .args(["check", "--lock"]),
-        )
-        .map_err(|error| poetry_error(PoetryError::from_check_failure(&error)))?;
+            tool_command::stream(
+                poetry
+                    .command(&vars)
+                    .current_dir(&context.app_dir)
+                    .args(["check", "--lock"]),
+            )
+            .map_err(|error| poetry_error(PoetryError::from_check_failure(&error)))?;
 
-        let exported = poetry.exported_requirements();
-        tool_command::stream(
-            poetry
-                .command(&vars)
-                .current_dir(&context.app_dir)
-                .args([
-                    "export",
-                    "--only",
-                    "main",
-                    "--format",
-                    "requirements.txt",
-                    "--output",
-                ])
-                .arg(&exported),
-        )
-        .map_err(|error| poetry_error(PoetryError::Export(error)))?;
+            let exported = poetry.exported_requirements();
+            tool_command::stream(
+                poetry
+                    .command(&vars)
+                    .current_dir(&context.app_dir)
+                    .args([
+                        "export",
+                        "--only",
+                        "main",
+                        "--format",
+                        "requirements.txt",
+                        "--output",
+                    ])
+                    .arg(&exported),
+            )
+            .map_err(|error| poetry_error(PoetryError::Export(error)))?;
 
-        let installed = tool_command::stream(
-            pip.command(&vars)
-                .current_dir(&context.app_dir)
-                .arg("--python")
-                .arg(venv.python())
-                .args([
-                    "install",
-                    "--require-hashes",
-                    "--no-deps",
-                    "--no-compile",
-                    "--requirement",
-                ])
-                .arg(&exported),
-        );
-        // Best effort: the file is rewritten by every install, it just needn't be cached.
-        let _ = std::fs::remove_file(&exported);
-        installed.map_err(|error| poetry_error(PoetryError::InstallDependencies(error)))?;
-        Ok(())
-    })
+            let installed = tool_command::stream(
+                pip.command(&vars)
+                    .current_dir(&context.app_dir)
+                    .arg("--python")
+                    .arg(venv.python())
+                    .args([
+                        "install",
+                        "--require-hashes",
+                        "--no-deps",
+                        "--no-compile",
+                        "--requirement",
+                    ])
+                    .arg(&exported),
+            );
+            // Best effort: the file is rewritten by every install, it just needn't be cached.
+            let _ = std::fs::remove_file(&exported);
+            installed.map_err(|error| poetry_error(PoetryError::InstallDependencies(error)))?;
+            Ok(())
+        },
+    )?;
+    if !installed {
+        // The cache is only declared again, so that the platform keeps it for later builds.
+        pip_cache::prepare_pip_cache(context, python_version, false)?;
+    }
+    Ok(())
 }
 
 fn poetry_error(error: PoetryError) -> BuildpackError {

@@ -71,7 +71,6 @@ pub(crate) fn install_dependencies(
     python_version: PythonVersion,
     uv: &Path,
 ) -> libcnb::Result<(), BuildpackError> {
-    let cache_dir = uv_cache::prepare_uv_cache(context, python_version)?;
     let what = LockedInstall {
         manager: PackageManager::Uv,
         tool_version: UV_VERSION,
@@ -79,31 +78,43 @@ pub(crate) fn install_dependencies(
         update: Update::InPlace,
     };
     let python = find_on_path(env, "python3").ok_or(uv_error(UvError::NoPython))?;
-    locked_venv::install_locked_dependencies(context, env, python_version, &what, |venv, env| {
-        let mut vars = crate::layers::pip::tool_env(context, env);
-        set_var(&mut vars, "UV_PROJECT_ENVIRONMENT", &venv.dir);
-        set_var(&mut vars, "UV_PYTHON", &python);
-        set_var(&mut vars, "UV_PYTHON_DOWNLOADS", "never");
-        set_var(&mut vars, "UV_CACHE_DIR", &cache_dir);
-        // The cache and the environment are separate layers: copy rather than try to link.
-        set_var(&mut vars, "UV_LINK_MODE", "copy");
-        set_var(&mut vars, "UV_NO_PROGRESS", "1");
-        if let Some(bin_dir) = uv.parent() {
-            prepend_path(&mut vars, bin_dir);
-        }
-        tool_command::stream(
-            tool_command::command("uv", &vars)
-                .current_dir(&context.app_dir)
-                .args([
-                    "sync",
-                    "--locked",
-                    "--no-default-groups",
-                    "--no-install-project",
-                ]),
-        )
-        .map_err(|error| uv_error(UvError::from_sync_failure(&error)))?;
-        Ok(())
-    })
+    let installed = locked_venv::install_locked_dependencies(
+        context,
+        env,
+        python_version,
+        &what,
+        |venv, env| {
+            let cache_dir = uv_cache::prepare_uv_cache(context, python_version, true)?;
+            let mut vars = crate::layers::pip::tool_env(context, env);
+            set_var(&mut vars, "UV_PROJECT_ENVIRONMENT", &venv.dir);
+            set_var(&mut vars, "UV_PYTHON", &python);
+            set_var(&mut vars, "UV_PYTHON_DOWNLOADS", "never");
+            set_var(&mut vars, "UV_CACHE_DIR", &cache_dir);
+            // The cache and the environment are separate layers: copy rather than try to link.
+            set_var(&mut vars, "UV_LINK_MODE", "copy");
+            set_var(&mut vars, "UV_NO_PROGRESS", "1");
+            if let Some(bin_dir) = uv.parent() {
+                prepend_path(&mut vars, bin_dir);
+            }
+            tool_command::stream(
+                tool_command::command("uv", &vars)
+                    .current_dir(&context.app_dir)
+                    .args([
+                        "sync",
+                        "--locked",
+                        "--no-default-groups",
+                        "--no-install-project",
+                    ]),
+            )
+            .map_err(|error| uv_error(UvError::from_sync_failure(&error)))?;
+            Ok(())
+        },
+    )?;
+    if !installed {
+        // The cache is only declared again, so that the platform keeps it for later builds.
+        uv_cache::prepare_uv_cache(context, python_version, false)?;
+    }
+    Ok(())
 }
 
 fn uv_error(error: UvError) -> BuildpackError {

@@ -42,9 +42,12 @@ impl UvCacheMetadata {
 }
 
 /// Creates or restores the cache layer and returns the directory to pass as `UV_CACHE_DIR`.
+/// With `announce`, says whether the cache is used or why it was discarded (pass `false` when
+/// uv won't run: the layer is only declared again so that the platform keeps it).
 pub(crate) fn prepare_uv_cache(
     context: &BuildContext<PythonBuildpack>,
     python_version: PythonVersion,
+    announce: bool,
 ) -> libcnb::Result<PathBuf, BuildpackError> {
     let metadata = UvCacheMetadata {
         runtime: RuntimeKey::new(python_version, &context.target),
@@ -67,6 +70,7 @@ pub(crate) fn prepare_uv_cache(
         },
     )?;
     match layer.state {
+        _ if !announce => {}
         LayerState::Restored { .. } => print::sub_bullet("Using uv's cached downloads"),
         LayerState::Empty {
             cause: EmptyLayerCause::RestoredLayerAction { cause: ref changes },
