@@ -3,13 +3,15 @@
 //! Each tool has its own `requirements/<tool>.txt` holding a single `name==version` line (plus
 //! comments), the format Dependabot's pip ecosystem updates. The files are read at compile time,
 //! so a version bump is a one-line change to a text file and the buildpack never resolves a tool
-//! version at build time. To add a tool (uv, Poetry, Pipenv): add `requirements/<tool>.txt`, a
-//! constant below using [`pinned_version`], and a case in the test at the bottom.
+//! version at build time. To add a tool: add `requirements/<tool>.txt`, a constant below using
+//! [`pinned_version`], and a case in the test at the bottom.
 //!
-//! Only pip is pinned for now: the app's dependencies are installed with pip's `--python` option
-//! into the app's virtual environment, so setuptools and wheel in the packaging-tools layer would
-//! never be imported (pip builds sdists in isolated build environments that get the build
-//! backend each package declares). See the README's "Packaging tools" section.
+//! pip, uv, Poetry (with its export plugin) and Pipenv are pinned. setuptools and wheel are not:
+//! the app's dependencies are installed with pip's `--python` option (or by uv, Poetry's
+//! exported requirements through pip, or Pipenv) into the app's virtual environment, so
+//! setuptools and wheel in the packaging-tools layer would never be imported (pip builds sdists
+//! in isolated build environments that get the build backend each package declares). See the
+//! README's "Packaging tools" section.
 
 /// The pip version, from `requirements/pip.txt`.
 pub(crate) const PIP_VERSION: &str = pinned_version(include_str!("../requirements/pip.txt"));
