@@ -14,6 +14,8 @@ pub(crate) enum BuildpackError {
     PackagingTools(crate::layers::pip::PackagingToolsError),
     /// Installing the app's dependencies failed (`layers/venv.rs`).
     Dependencies(crate::layers::venv::DependenciesError),
+    /// Installing a uv, Poetry or Pipenv app's dependencies failed (`layers/locked_venv.rs`).
+    LockedDependencies(crate::layers::locked_venv::LockedDependenciesError),
     Inventory(InventoryError),
     PackageManager(PackageManagerError),
     PythonLayer(PythonLayerError),
@@ -64,6 +66,7 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
         BuildpackError::Checks(error) => error.message(),
         BuildpackError::PackagingTools(error) => error.message(),
         BuildpackError::Dependencies(error) => error.message(),
+        BuildpackError::LockedDependencies(error) => error.message(),
         BuildpackError::Inventory(error) => error.message(),
         BuildpackError::PackageManager(error) => error.message(),
         BuildpackError::PythonLayer(error) => error.message(),

@@ -86,16 +86,42 @@ impl Buildpack for PythonBuildpack {
         print::h2("Installing Python");
         layers::python::install_python(&context, &mut env, &python.artifact)?;
 
-        if let Some(requirement_inputs) = &requirement_inputs {
-            print::h2("Installing dependencies with pip");
-            let pip = layers::pip::install_pip(&context, &env, python.artifact.version)?;
-            layers::venv::install_dependencies(
-                &context,
-                &mut env,
-                python.artifact.version,
-                requirement_inputs,
-                &pip,
-            )?;
+        let python_version = python.artifact.version;
+        print::h2(format!(
+            "Installing dependencies with {}",
+            package_manager.name()
+        ));
+        let pip = layers::pip::install_pip(&context, &env, python_version)?;
+        match package_manager {
+            PackageManager::Pip => {
+                if let Some(requirement_inputs) = &requirement_inputs {
+                    layers::venv::install_dependencies(
+                        &context,
+                        &mut env,
+                        python_version,
+                        requirement_inputs,
+                        &pip,
+                    )?;
+                }
+            }
+            PackageManager::Uv => {
+                let uv = layers::uv::install_uv(&context, &env, python_version, &pip)?;
+                layers::uv::install_dependencies(&context, &mut env, python_version, &uv)?;
+            }
+            PackageManager::Poetry => {
+                let poetry = layers::poetry::install_poetry(&context, &env, python_version, &pip)?;
+                layers::poetry::install_dependencies(
+                    &context,
+                    &mut env,
+                    python_version,
+                    &poetry,
+                    &pip,
+                )?;
+            }
+            PackageManager::Pipenv => {
+                let pipenv = layers::pipenv::install_pipenv(&context, &env, python_version, &pip)?;
+                layers::pipenv::install_dependencies(&context, &mut env, python_version, &pipenv)?;
+            }
         }
 
         print::all_done(&Some(started));

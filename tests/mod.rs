@@ -5,7 +5,12 @@
 #![allow(unused_crate_dependencies)]
 
 mod local_platform_test;
+mod lockfile_apps;
+mod package_manager_test;
 mod pip_test;
+mod pipenv_test;
+mod poetry_test;
 mod python_test;
 mod runtimes_test;
 mod support;
+mod uv_test;
