@@ -7,6 +7,8 @@ use indoc::formatdoc;
 pub(crate) enum BuildpackError {
     /// Bytes that could not be written to the build output (a closed stderr, say).
     Output(std::io::Error),
+    /// Django's collectstatic, the Procfile and the default processes.
+    Steps(crate::steps::StepsError),
 }
 
 impl From<BuildpackError> for libcnb::Error<BuildpackError> {
@@ -55,6 +57,7 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
                 The build output could not be written: {io_error}
             "},
         ),
+        BuildpackError::Steps(error) => error.message(),
     }
 }
 

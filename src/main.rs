@@ -3,6 +3,7 @@ mod errors;
 mod inventory;
 mod package_manager;
 mod python_version;
+mod steps;
 
 use crate::errors::BuildpackError;
 use bullet_stream::global::print;
@@ -30,10 +31,12 @@ impl Buildpack for PythonBuildpack {
         }
     }
 
-    fn build(&self, _context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
+    fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let started = print::buildpack("Python");
+        let env = libcnb::Env::from_current();
+        let launch = steps::run(&context, &env)?;
         print::all_done(&Some(started));
-        BuildResultBuilder::new().build()
+        BuildResultBuilder::new().launch(launch).build()
     }
 
     fn on_error(&self, error: libcnb::Error<Self::Error>) {

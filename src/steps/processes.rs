@@ -1,0 +1,80 @@
+//! The image's processes: the ones the app's Procfile declares, or else a default `web` process.
+
+use crate::steps::default_process::{self, Detection};
+use crate::steps::installed::InstalledPackages;
+use crate::steps::procfile::{self, ProcfileError};
+use bullet_stream::global::print;
+use libcnb::data::launch::{Launch, LaunchBuilder, ProcessBuilder};
+use libcnb::data::process_type;
+use std::path::Path;
+
+/// Decides the processes and prints why. Each command runs through `bash -c`, so that shell
+/// syntax such as `$PORT` works as it does in a Procfile on other platforms; `web` is the
+/// default process.
+pub(crate) fn processes(
+    app_dir: &Path,
+    installed: &InstalledPackages,
+) -> Result<Launch, ProcfileError> {
+    print::h2("Processes");
+    let mut launch = LaunchBuilder::new();
+    match read_procfile(app_dir)? {
+        Some(bytes) => {
+            let declarations = procfile::parse(&bytes)?;
+            print::bullet("Using the processes declared in the Procfile");
+            for declaration in &declarations {
+                print::sub_bullet(format!(
+                    "{}: {}",
+                    declaration.process_type, declaration.command
+                ));
+                let is_web = declaration.process_type == process_type!("web");
+                launch.process(
+                    ProcessBuilder::new(
+                        declaration.process_type.clone(),
+                        ["bash", "-c", &declaration.command],
+                    )
+                    .default(is_web)
+                    .build(),
+                );
+            }
+            if !declarations
+                .iter()
+                .any(|declaration| declaration.process_type == process_type!("web"))
+            {
+                print::sub_bullet(
+                    "The Procfile declares no 'web' process, so the image has no default process",
+                );
+            }
+        }
+        None => match default_process::detect(app_dir, installed) {
+            Detection::Chosen { command, reason } => {
+                print::bullet(format!(
+                    "No Procfile, so the buildpack chose the default 'web' process: {reason}"
+                ));
+                print::sub_bullet(format!("web: {command}"));
+                launch.process(
+                    ProcessBuilder::new(process_type!("web"), ["bash", "-c", &command])
+                        .default(true)
+                        .build(),
+                );
+            }
+            Detection::NoneChosen { reason } => {
+                print::bullet(format!(
+                    "No Procfile, and no default 'web' process could be chosen: {reason}"
+                ));
+                print::sub_bullet(
+                    "To declare the app's processes, add a Procfile to the root of the app, with \
+                     lines like 'web: gunicorn myapp.wsgi --bind 0.0.0.0:$PORT'",
+                );
+            }
+        },
+    }
+    Ok(launch.build())
+}
+
+fn read_procfile(app_dir: &Path) -> Result<Option<Vec<u8>>, ProcfileError> {
+    match std::fs::read(app_dir.join("Procfile")) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(ProcfileError::Read(error.to_string())),
+    }
+}
