@@ -1,1 +1,3 @@
 //! A local CNB platform: see the crate description.
+
+pub mod launch_env;
