@@ -67,7 +67,7 @@ pub(crate) fn collectstatic(
         .map_err(|error| spawn_error(&check_name, &error))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("Unknown command: 'collectstatic'") {
+        if is_unknown_command(&stderr) {
             print::bullet(
                 "Skipping 'manage.py collectstatic' since the 'django.contrib.staticfiles' app \
                  isn't in INSTALLED_APPS",
@@ -113,6 +113,13 @@ fn spawn_error(command: &str, error: &std::io::Error) -> DjangoError {
         command: command.to_string(),
         error: error.to_string(),
     }
+}
+
+/// Django's answer when no installed app provides the command. Settings that fail to load make
+/// Django print a traceback instead (it looks the command up again to show the real error).
+fn is_unknown_command(stderr: &str) -> bool {
+    stderr.contains("Unknown command: 'collectstatic'")
+        && !stderr.contains("Traceback (most recent call last)")
 }
 
 /// `DISABLE_COLLECTSTATIC` turns the step off unless it is empty, `0` or `false`.
@@ -188,6 +195,20 @@ impl DjangoError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_command_only_without_a_traceback() {
+        assert!(is_unknown_command(
+            "Unknown command: 'collectstatic'\nType 'manage.py help' for usage.\n"
+        ));
+        assert!(!is_unknown_command(
+            "Traceback (most recent call last):\n  ...\nKeyError: 'collectstatic'\n\
+             Unknown command: 'collectstatic'\n"
+        ));
+        assert!(!is_unknown_command(
+            "ModuleNotFoundError: No module named 'x'\n"
+        ));
+    }
 
     #[test]
     fn disable_values() {
