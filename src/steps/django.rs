@@ -9,10 +9,6 @@ use libcnb::Env;
 use std::path::Path;
 use std::process::{Command, ExitStatus};
 
-/// How to turn the step off, for the error messages and the skip message.
-const DISABLE_HINT: &str = "set the DISABLE_COLLECTSTATIC environment variable to 1 for the \
-build (with pack: 'pack build --env DISABLE_COLLECTSTATIC=1')";
-
 #[derive(Debug)]
 pub(crate) enum DjangoError {
     /// A command could not be started at all.
@@ -166,7 +162,8 @@ impl DjangoError {
                         environment variable that is only set when the app runs. Run the command
                         locally to reproduce the error.
 
-                        To skip generating static files, {DISABLE_HINT}.
+                        To skip generating static files instead, set DISABLE_COLLECTSTATIC=1 in the
+                        build's environment (with pack: 'pack build --env DISABLE_COLLECTSTATIC=1').
                     "},
                 )
             }
@@ -175,16 +172,17 @@ impl DjangoError {
                 ErrorMessage::new(
                     "Unable to generate Django static files",
                     formatdoc! {"
-                        The '{command}' Django management command to generate static files failed
-                        ({status}). Its output is shown above.
+                        Django's static files could not be collected: the command
+                        '{command}' failed ({status}). Its output is shown above.
 
                         Common causes are a STATIC_ROOT that isn't set in the settings, an import
                         error in the settings, or settings that need an environment variable (such
                         as DATABASE_URL) that is only set when the app runs. Run
                         '{command}' locally to reproduce the error.
 
-                        If the app doesn't need its static files generated at build time,
-                        {DISABLE_HINT}.
+                        If the app doesn't need its static files generated at build time, set
+                        DISABLE_COLLECTSTATIC=1 in the build's environment (with pack:
+                        'pack build --env DISABLE_COLLECTSTATIC=1').
                     "},
                 )
             }
@@ -208,6 +206,32 @@ mod tests {
         assert!(!is_unknown_command(
             "ModuleNotFoundError: No module named 'x'\n"
         ));
+    }
+
+    #[test]
+    fn collectstatic_failure_message() {
+        use std::os::unix::process::ExitStatusExt;
+        let error = DjangoError::Collectstatic {
+            command: "python manage.py collectstatic --noinput".to_string(),
+            status: ExitStatus::from_raw(1 << 8),
+        };
+        assert_eq!(
+            error.message().render(),
+            indoc::indoc! {"
+                Error: Unable to generate Django static files
+
+                Django's static files could not be collected: the command
+                'python manage.py collectstatic --noinput' failed (exit status 1). Its output is shown above.
+
+                Common causes are a STATIC_ROOT that isn't set in the settings, an import
+                error in the settings, or settings that need an environment variable (such
+                as DATABASE_URL) that is only set when the app runs. Run
+                'python manage.py collectstatic --noinput' locally to reproduce the error.
+
+                If the app doesn't need its static files generated at build time, set
+                DISABLE_COLLECTSTATIC=1 in the build's environment (with pack:
+                'pack build --env DISABLE_COLLECTSTATIC=1')."}
+        );
     }
 
     #[test]

@@ -47,9 +47,8 @@ pub(crate) fn processes(
         }
         None => match default_process::detect(app_dir, installed) {
             Detection::Chosen { command, reason } => {
-                print::bullet(format!(
-                    "No Procfile, so the buildpack chose the default 'web' process: {reason}"
-                ));
+                print::bullet("No Procfile, so the buildpack chose a default 'web' process");
+                print::sub_bullet(reason);
                 print::sub_bullet(format!("web: {command}"));
                 launch.process(
                     ProcessBuilder::new(process_type!("web"), ["bash", "-c", &command])
@@ -58,9 +57,8 @@ pub(crate) fn processes(
                 );
             }
             Detection::NoneChosen { reason } => {
-                print::bullet(format!(
-                    "No Procfile, and no default 'web' process could be chosen: {reason}"
-                ));
+                print::bullet("No Procfile, and no default 'web' process could be chosen");
+                print::sub_bullet(reason);
                 print::sub_bullet(
                     "To declare the app's processes, add a Procfile to the root of the app, with \
                      lines like 'web: gunicorn myapp.wsgi --bind 0.0.0.0:$PORT'",
