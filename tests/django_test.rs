@@ -7,7 +7,6 @@ use indoc::indoc;
 use local_platform::testing::{PackResult, TestRunner, assert_contains};
 
 #[test]
-#[ignore = "integration test"]
 fn django_collectstatic_and_default_web_process() {
     TestRunner::default().build(default_build_config("django_basic"), |context| {
         assert_contains!(
@@ -55,7 +54,6 @@ fn django_collectstatic_and_default_web_process() {
 }
 
 #[test]
-#[ignore = "integration test"]
 fn django_without_staticfiles_app_skips_collectstatic() {
     TestRunner::default().build(default_build_config("django_no_staticfiles"), |context| {
         assert_contains!(
@@ -80,7 +78,6 @@ fn django_without_staticfiles_app_skips_collectstatic() {
 }
 
 #[test]
-#[ignore = "integration test"]
 fn django_not_installed_skips_collectstatic() {
     TestRunner::default().build(default_build_config("django_not_installed"), |context| {
         assert_contains!(
@@ -99,7 +96,6 @@ fn django_not_installed_skips_collectstatic() {
 }
 
 #[test]
-#[ignore = "integration test"]
 fn django_collectstatic_disabled() {
     let mut config = default_build_config("django_collectstatic_misconfigured");
     config.env("DISABLE_COLLECTSTATIC", "1");
@@ -116,7 +112,6 @@ fn django_collectstatic_disabled() {
 }
 
 #[test]
-#[ignore = "integration test"]
 fn django_collectstatic_failure_fails_the_build() {
     let mut config = default_build_config("django_collectstatic_misconfigured");
     config.expected_pack_result(PackResult::Failure);
@@ -147,7 +142,6 @@ fn django_collectstatic_failure_fails_the_build() {
 }
 
 #[test]
-#[ignore = "integration test"]
 fn django_settings_import_error_fails_the_build() {
     let mut config = default_build_config("django_settings_import_error");
     config.expected_pack_result(PackResult::Failure);

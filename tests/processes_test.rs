@@ -49,7 +49,6 @@ pub(crate) fn http_get(container: &ContainerContext, path: &str) -> (u16, String
 }
 
 #[test]
-#[ignore = "integration test"]
 fn procfile_declares_the_processes() {
     TestRunner::default().build(default_build_config("procfile_basic"), |context| {
         assert_contains!(
@@ -76,7 +75,6 @@ fn procfile_declares_the_processes() {
 }
 
 #[test]
-#[ignore = "integration test"]
 fn procfile_invalid_line_fails_the_build() {
     let mut config = default_build_config("procfile_invalid");
     config.expected_pack_result(PackResult::Failure);
@@ -97,7 +95,6 @@ fn procfile_invalid_line_fails_the_build() {
 }
 
 #[test]
-#[ignore = "integration test"]
 fn flask_app_gets_a_gunicorn_web_process() {
     TestRunner::default().build(default_build_config("flask_basic"), |context| {
         assert_contains!(
@@ -134,7 +131,6 @@ fn flask_app_gets_a_gunicorn_web_process() {
 }
 
 #[test]
-#[ignore = "integration test"]
 fn fastapi_app_gets_a_uvicorn_web_process() {
     TestRunner::default().build(default_build_config("fastapi_basic"), |context| {
         assert_contains!(
