@@ -9,6 +9,8 @@ pub(crate) enum BuildpackError {
     Output(std::io::Error),
     /// Django's collectstatic, the Procfile and the default processes.
     Steps(crate::steps::StepsError),
+    /// No Python version could be chosen (bad version file, conflict, end of life...).
+    PythonVersion(crate::python_version::PythonVersionError),
 }
 
 impl From<BuildpackError> for libcnb::Error<BuildpackError> {
@@ -58,6 +60,7 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
             "},
         ),
         BuildpackError::Steps(error) => error.message(),
+        BuildpackError::PythonVersion(error) => error.message(),
     }
 }
 

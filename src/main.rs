@@ -4,6 +4,7 @@ mod inventory;
 mod package_manager;
 mod python_version;
 mod steps;
+mod version_sources;
 
 use crate::errors::BuildpackError;
 use bullet_stream::global::print;
