@@ -3,14 +3,16 @@
 
 use crate::processes_test::{http_get, web_container};
 use crate::support::default_build_config;
+use bullet_stream::strip_ansi;
 use indoc::indoc;
 use local_platform::testing::{PackResult, TestRunner, assert_contains};
 
 #[test]
 fn django_collectstatic_and_default_web_process() {
     TestRunner::default().build(default_build_config("django_basic"), |context| {
+        let output = strip_ansi(&context.pack_stderr);
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 ## Django static files
 
@@ -22,7 +24,7 @@ fn django_collectstatic_and_default_web_process() {
                       1 static file copied to '"}
         );
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 - No Procfile, so the buildpack chose a default 'web' process
                   - Django project with gunicorn installed: WSGI application 'mysite.wsgi.application' (WSGI_APPLICATION in mysite/settings.py)
@@ -56,8 +58,9 @@ fn django_collectstatic_and_default_web_process() {
 #[test]
 fn django_without_staticfiles_app_skips_collectstatic() {
     TestRunner::default().build(default_build_config("django_no_staticfiles"), |context| {
+        let output = strip_ansi(&context.pack_stderr);
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 ## Django static files
 
@@ -66,7 +69,7 @@ fn django_without_staticfiles_app_skips_collectstatic() {
         );
         // Only Django is installed, so no server to run it with.
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 - No Procfile, and no default 'web' process could be chosen
                   - This is a Django project (WSGI application 'mysite.wsgi.application', WSGI_APPLICATION in mysite/settings.py), but gunicorn isn't installed. Add gunicorn to the app's dependencies to get a default 'web' process.
@@ -80,8 +83,9 @@ fn django_without_staticfiles_app_skips_collectstatic() {
 #[test]
 fn django_not_installed_skips_collectstatic() {
     TestRunner::default().build(default_build_config("django_not_installed"), |context| {
+        let output = strip_ansi(&context.pack_stderr);
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 ## Django static files
 
@@ -89,7 +93,7 @@ fn django_not_installed_skips_collectstatic() {
             "}
         );
         assert_contains!(
-            context.pack_stderr,
+            &output,
             "  - The app has a manage.py, but Django isn't installed.\n"
         );
     });
@@ -100,8 +104,9 @@ fn django_collectstatic_disabled() {
     let mut config = default_build_config("django_collectstatic_misconfigured");
     config.env("DISABLE_COLLECTSTATIC", "1");
     TestRunner::default().build(config, |context| {
+        let output = strip_ansi(&context.pack_stderr);
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 ## Django static files
 
@@ -116,12 +121,13 @@ fn django_collectstatic_failure_fails_the_build() {
     let mut config = default_build_config("django_collectstatic_misconfigured");
     config.expected_pack_result(PackResult::Failure);
     TestRunner::default().build(config, |context| {
+        let output = strip_ansi(&context.pack_stderr);
         assert_contains!(
-            context.pack_stderr,
+            &output,
             "django.core.exceptions.ImproperlyConfigured: You're using the staticfiles app without having set the STATIC_ROOT setting to a filesystem path."
         );
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 ! Error: Unable to generate Django static files
                 !
@@ -146,8 +152,9 @@ fn django_settings_import_error_fails_the_build() {
     let mut config = default_build_config("django_settings_import_error");
     config.expected_pack_result(PackResult::Failure);
     TestRunner::default().build(config, |context| {
+        let output = strip_ansi(&context.pack_stderr);
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 ! Error: Unable to inspect the Django project
                 !
@@ -158,7 +165,7 @@ fn django_settings_import_error_fails_the_build() {
             "}
         );
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 ! ModuleNotFoundError: No module named 'dj_database_url'
                 !

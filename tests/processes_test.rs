@@ -2,6 +2,7 @@
 //! and FastAPI apps, started with `PORT` and answering HTTP.
 
 use crate::support::default_build_config;
+use bullet_stream::strip_ansi;
 use indoc::indoc;
 use local_platform::testing::{
     ContainerConfig, ContainerContext, PackResult, TestRunner, assert_contains,
@@ -51,8 +52,9 @@ pub(crate) fn http_get(container: &ContainerContext, path: &str) -> (u16, String
 #[test]
 fn procfile_declares_the_processes() {
     TestRunner::default().build(default_build_config("procfile_basic"), |context| {
+        let output = strip_ansi(&context.pack_stderr);
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 - Using the processes declared in the Procfile
                   - web: python server.py --port $PORT
@@ -60,7 +62,7 @@ fn procfile_declares_the_processes() {
             "}
         );
         // Neither gunicorn nor uvicorn is installed: no WEB_CONCURRENCY program.
-        assert!(!context.pack_stderr.contains("WEB_CONCURRENCY"));
+        assert!(!output.contains("WEB_CONCURRENCY"));
 
         context.start_container(web_container(), |container| {
             assert_eq!(
@@ -79,16 +81,21 @@ fn procfile_invalid_line_fails_the_build() {
     let mut config = default_build_config("procfile_invalid");
     config.expected_pack_result(PackResult::Failure);
     TestRunner::default().build(config, |context| {
+        let output = strip_ansi(&context.pack_stderr);
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 ! Error: Invalid Procfile
                 !
-                ! Line 2 of the Procfile declares a process type with an invalid name:
+                ! Line 2 of the Procfile isn't a process declaration:
                 !     worker python worker.py
                 !
-                ! 'worker python worker.py' isn't a valid process type: a process type may contain only
-                ! letters, digits, '.', '_' and '-'.
+                ! Each line of a Procfile declares one process as '<type>: <command>', for example:
+                !
+                !     web: gunicorn myproject.wsgi --bind 0.0.0.0:$PORT
+                !     worker: celery -A myproject worker
+                !
+                ! Blank lines and lines starting with '#' are ignored.
             "}
         );
     });
@@ -97,13 +104,14 @@ fn procfile_invalid_line_fails_the_build() {
 #[test]
 fn flask_app_gets_a_gunicorn_web_process() {
     TestRunner::default().build(default_build_config("flask_basic"), |context| {
+        let output = strip_ansi(&context.pack_stderr);
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 - No Procfile, so the buildpack chose a default 'web' process
                   - app.py defines the WSGI app 'app', and gunicorn is installed
                   - web: gunicorn app:app --bind 0.0.0.0:${PORT:-8000}
-                - WEB_CONCURRENCY (the number of gunicorn and uvicorn workers) defaults at launch
+                - WEB_CONCURRENCY (the number of gunicorn and uvicorn workers) defaults at launch to (2 x CPUs) + 1, at most one per 256 MiB of memory; set WEB_CONCURRENCY to override it
             "}
         );
 
@@ -133,8 +141,9 @@ fn flask_app_gets_a_gunicorn_web_process() {
 #[test]
 fn fastapi_app_gets_a_uvicorn_web_process() {
     TestRunner::default().build(default_build_config("fastapi_basic"), |context| {
+        let output = strip_ansi(&context.pack_stderr);
         assert_contains!(
-            context.pack_stderr,
+            &output,
             indoc! {"
                 - No Procfile, so the buildpack chose a default 'web' process
                   - main.py defines the ASGI app 'app', and uvicorn is installed
