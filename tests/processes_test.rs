@@ -1,5 +1,5 @@
 //! Processes: a Procfile's declared processes, and the default `web` process chosen for Flask
-//! and FastAPI apps, started with `PORT` and answering HTTP.
+//! and `FastAPI` apps, started with `PORT` and answering HTTP.
 
 use crate::support::default_build_config;
 use bullet_stream::strip_ansi;
@@ -35,10 +35,13 @@ pub(crate) fn http_get(container: &ContainerContext, path: &str) -> (u16, String
         match agent.get(&url).call() {
             Ok(mut response) => {
                 let status = response.status().as_u16();
-                let body = response.body_mut().read_to_string().unwrap();
+                let body = response
+                    .body_mut()
+                    .read_to_string()
+                    .unwrap_or_else(|error| panic!("Unreadable answer from {url}: {error}"));
                 return (status, body);
             }
-            Err(_) if started.elapsed() < Duration::from_secs(60) => {
+            Err(_) if started.elapsed() < Duration::from_mins(1) => {
                 std::thread::sleep(Duration::from_millis(250));
             }
             Err(error) => panic!(
