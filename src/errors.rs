@@ -1,3 +1,6 @@
+use crate::inventory::InventoryError;
+use crate::layers::python::PythonLayerError;
+use crate::package_manager::PackageManagerError;
 use bullet_stream::global::print;
 use indoc::formatdoc;
 
@@ -9,6 +12,9 @@ pub(crate) enum BuildpackError {
     Output(std::io::Error),
     /// Django's collectstatic, the Procfile and the default processes.
     Steps(crate::steps::StepsError),
+    Inventory(InventoryError),
+    PackageManager(PackageManagerError),
+    PythonLayer(PythonLayerError),
     /// No Python version could be chosen (bad version file, conflict, end of life...).
     PythonVersion(crate::python_version::PythonVersionError),
 }
@@ -60,6 +66,9 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
             "},
         ),
         BuildpackError::Steps(error) => error.message(),
+        BuildpackError::Inventory(error) => error.message(),
+        BuildpackError::PackageManager(error) => error.message(),
+        BuildpackError::PythonLayer(error) => error.message(),
         BuildpackError::PythonVersion(error) => error.message(),
     }
 }

@@ -1,2 +1,9 @@
 //! Integration tests: each builds real apps with the packaged buildpack through the local CNB
 //! platform (or real `pack` with `--features pack`).
+
+// The test crate sees every dependency of the buildpack, most of which only the buildpack uses.
+#![allow(unused_crate_dependencies)]
+
+mod local_platform_test;
+mod runtimes_test;
+mod support;

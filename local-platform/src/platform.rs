@@ -1,0 +1,997 @@
+//! The lifecycle's phases for one buildpack: analyze, detect, restore, build, export; and
+//! the image and cache stores that persist between builds in a work dir.
+//!
+//! Work dir layout (paths stay the same across builds and at launch, because venvs and
+//! shebangs hardcode absolute paths):
+//!
+//! ```text
+//! <work>/app                 the app dir (build and launch cwd)
+//! <work>/layers/<bp-id>/     the buildpack's layers dir (build), launch layers only (launch)
+//! <work>/platform/env/NAME   platform env vars
+//! <work>/home                HOME during detect and build
+//! <work>/store/image/        the last exported image: image.json, layers/<name>/, app/
+//! <work>/store/cache/        the build cache: cache.json, layers/<name>/
+//! ```
+
+use crate::PlatformError;
+use crate::buildpack::Buildpack;
+use crate::files::{copy_tree, digest_tree, fingerprint, link_tree, move_tree, remove_tree};
+use crate::layers::{self, BuildOutputFiles, LayerTypes, Process};
+use crate::output::Output;
+use crate::target::Target;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The `PATH` of the build and run images.
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Env vars whose platform values are prepended (with `:`) rather than overriding.
+const PATH_LIKE_VARS: [&str; 5] = [
+    "PATH",
+    "LD_LIBRARY_PATH",
+    "LIBRARY_PATH",
+    "CPATH",
+    "PKG_CONFIG_PATH",
+];
+
+// Lifecycle exit codes (platform spec), as `pack` reports them.
+const CODE_FAILED_DETECT: i32 = 20;
+const CODE_FAILED_DETECT_WITH_ERRORS: i32 = 21;
+const CODE_FAILED_BUILD: i32 = 51;
+const CODE_FAILED_EXPORT: i32 = 62;
+
+/// One build: the app, the platform env, and options.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// The app source, copied to `<work>/app` before the build.
+    pub app_dir: PathBuf,
+    /// Platform env vars (`pack build --env`), written to `<platform>/env/NAME`.
+    pub env: BTreeMap<String, String>,
+    /// `pack build --clear-cache`: restore nothing (no cached layers, no layer metadata, no
+    /// `store.toml`) and start the cache afresh. The previous image stays, so the exporter can
+    /// still reuse its layers.
+    pub clear_cache: bool,
+    /// The image name used in output.
+    pub image_name: String,
+}
+
+/// The result of a build the lifecycle ran to the end (success) or stopped (failure).
+#[derive(Debug, Clone)]
+pub struct BuildOutcome {
+    /// Whether `pack build` would have succeeded.
+    pub success: bool,
+    /// The lifecycle exit code (0, 20 detect failed, 21 detect errored, 51 build failed,
+    /// 62 export failed).
+    pub exit_code: i32,
+    /// The exported image, on success.
+    pub export: Option<ExportSnapshot>,
+}
+
+/// What the exporter put in the image: launch layers, processes and sizes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportSnapshot {
+    /// The image name.
+    pub image: String,
+    /// Launch layers, sorted by name.
+    pub layers: Vec<LayerSnapshot>,
+    /// Processes from `launch.toml`.
+    pub processes: Vec<Process>,
+    /// Total bytes of regular files in the launch layers.
+    pub launch_bytes: u64,
+    /// Layers cached for the next build, sorted by name.
+    pub cached_layers: Vec<String>,
+}
+
+/// One exported launch layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerSnapshot {
+    pub name: String,
+    pub types: LayerTypes,
+    /// The layer's `[metadata]`, as stored in the image (JSON).
+    pub metadata: serde_json::Value,
+    /// `sha256:...` over the layer's files (paths, contents, exec bits, symlink targets).
+    pub digest: String,
+    /// Bytes of regular files in the layer.
+    pub bytes: u64,
+    /// Whether the previous image had this layer with the same digest ("Reusing layer").
+    pub unchanged: bool,
+}
+
+impl ExportSnapshot {
+    /// The launch layer called `name`.
+    #[must_use]
+    pub fn layer(&self, name: &str) -> Option<&LayerSnapshot> {
+        self.layers.iter().find(|layer| layer.name == name)
+    }
+
+    /// The default process: the one with `default = true`. Since platform API 0.6 the
+    /// exporter sets no default otherwise, not even `web` (that fallback is only for
+    /// buildpacks older than Buildpack API 0.6).
+    #[must_use]
+    pub fn default_process(&self) -> Option<&Process> {
+        self.processes.iter().find(|process| process.default)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredLayer {
+    sha: String,
+    data: serde_json::Value,
+    types: LayerTypes,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ImageRecord {
+    /// Unique per export: tells whether `<work>/app` and `<work>/layers` hold this image.
+    id: String,
+    buildpack: String,
+    layers: BTreeMap<String, StoredLayer>,
+    store: Option<serde_json::Value>,
+    export: ExportSnapshot,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct CacheRecord {
+    layers: BTreeMap<String, StoredLayer>,
+}
+
+/// What launching needs: the materialised app and layers, and the image's processes.
+#[derive(Debug, Clone)]
+pub struct LaunchImage {
+    pub app_dir: PathBuf,
+    pub layers_dir: PathBuf,
+    /// Launch layer dirs in launcher order (layer name alphabetically).
+    pub layer_dirs: Vec<PathBuf>,
+    pub export: ExportSnapshot,
+}
+
+/// A local platform for one buildpack, with its state in a work dir.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    work_dir: PathBuf,
+    buildpack: Buildpack,
+    target: Target,
+}
+
+enum DetectResult {
+    Pass(Vec<toml::Value>),
+    Fail { code: i32 },
+}
+
+impl Platform {
+    /// A platform keeping its state (app, layers, image, cache) in `work_dir`.
+    pub fn new(work_dir: impl AsRef<Path>, buildpack: Buildpack) -> Result<Self, PlatformError> {
+        let work_dir = work_dir.as_ref();
+        fs::create_dir_all(work_dir)
+            .map_err(|error| PlatformError::io("creating", work_dir, &error))?;
+        let work_dir = work_dir
+            .canonicalize()
+            .map_err(|error| PlatformError::io("resolving", work_dir, &error))?;
+        Ok(Self {
+            work_dir,
+            buildpack,
+            target: Target::host(),
+        })
+    }
+
+    #[must_use]
+    pub fn work_dir(&self) -> &Path {
+        &self.work_dir
+    }
+
+    #[must_use]
+    pub fn buildpack(&self) -> &Buildpack {
+        &self.buildpack
+    }
+
+    /// `<work>/app`: the app dir during build and launch.
+    #[must_use]
+    pub fn app_dir(&self) -> PathBuf {
+        self.work_dir.join("app")
+    }
+
+    /// `<work>/layers`: the layers root (`CNB_LAYERS_DIR` at launch).
+    #[must_use]
+    pub fn layers_root(&self) -> PathBuf {
+        self.work_dir.join("layers")
+    }
+
+    /// `<work>/layers/<escaped buildpack id>`.
+    #[must_use]
+    pub fn buildpack_layers_dir(&self) -> PathBuf {
+        self.layers_root().join(self.buildpack.escaped_id())
+    }
+
+    fn store_dir(&self) -> PathBuf {
+        self.work_dir.join("store")
+    }
+
+    fn image_dir(&self) -> PathBuf {
+        self.store_dir().join("image")
+    }
+
+    fn cache_dir(&self) -> PathBuf {
+        self.store_dir().join("cache")
+    }
+
+    /// The last exported image, if any.
+    pub fn last_export(&self) -> Result<Option<ExportSnapshot>, PlatformError> {
+        Ok(self.read_image()?.map(|image| image.export))
+    }
+
+    fn read_image(&self) -> Result<Option<ImageRecord>, PlatformError> {
+        read_json(&self.image_dir().join("image.json"))
+    }
+
+    fn read_cache(&self) -> Result<Option<CacheRecord>, PlatformError> {
+        read_json(&self.cache_dir().join("cache.json"))
+    }
+
+    /// Runs a whole build, printing what `pack build` prints to `output`. A failed build
+    /// (detect, build or export) changes neither the image nor the cache.
+    pub fn build(
+        &self,
+        request: &BuildRequest,
+        output: &Output,
+    ) -> Result<BuildOutcome, PlatformError> {
+        self.prepare_workspace(request)?;
+        let previous_image = self.read_image()?;
+
+        output.line("===> ANALYZING");
+        if previous_image.is_none() {
+            output.line(&format!(
+                "Previous image with name \"{}\" not found",
+                request.image_name
+            ));
+        }
+
+        output.line("===> DETECTING");
+        let plan_entries = match self.detect(output)? {
+            DetectResult::Pass(entries) => entries,
+            DetectResult::Fail { code } => return Ok(failed(output, code)),
+        };
+        output.line("1 of 1 buildpacks participating");
+        output.line(&format!("{} {}", self.buildpack.id, self.buildpack.version));
+
+        let bp_layers_dir = self.buildpack_layers_dir();
+        fs::create_dir_all(&bp_layers_dir)
+            .map_err(|error| PlatformError::io("creating", &bp_layers_dir, &error))?;
+        if request.clear_cache {
+            remove_tree(&self.cache_dir())?;
+        } else {
+            output.line("===> RESTORING");
+            self.restore(previous_image.as_ref(), &bp_layers_dir, output)?;
+        }
+
+        output.line("===> BUILDING");
+        let plan_path = self.work_dir.join("tmp").join("plan.toml");
+        write_buildpack_plan(&plan_path, &plan_entries)?;
+        let status = self.run_build(&bp_layers_dir, &plan_path, output)?;
+        if !status.success() {
+            let reason = status.code().map_or_else(
+                || String::from("signal: killed"),
+                |code| format!("exit status {code}"),
+            );
+            output.line(&format!("ERROR: failed to build: {reason}"));
+            return Ok(failed(output, CODE_FAILED_BUILD));
+        }
+        let build_output = match layers::read_build_output(&bp_layers_dir) {
+            Ok(build_output) => build_output,
+            Err(error) => {
+                output.line(&format!("ERROR: failed to build: {error}"));
+                return Ok(failed(output, CODE_FAILED_BUILD));
+            }
+        };
+
+        output.line("===> EXPORTING");
+        match self.export(request, previous_image.as_ref(), &build_output, output) {
+            Ok(export) => {
+                output.line(&format!(
+                    "Successfully built image '{}'",
+                    request.image_name
+                ));
+                Ok(BuildOutcome {
+                    success: true,
+                    exit_code: 0,
+                    export: Some(export),
+                })
+            }
+            Err(error) => {
+                output.line(&format!("ERROR: failed to export: {error}"));
+                Ok(failed(output, CODE_FAILED_EXPORT))
+            }
+        }
+    }
+
+    fn prepare_workspace(&self, request: &BuildRequest) -> Result<(), PlatformError> {
+        for dir in [
+            "app",
+            "layers",
+            "home",
+            "platform",
+            "tmp",
+            MATERIALISED_MARKER,
+        ] {
+            remove_tree(&self.work_dir.join(dir))?;
+        }
+        let app_source = request
+            .app_dir
+            .canonicalize()
+            .map_err(|error| PlatformError::io("reading the app dir", &request.app_dir, &error))?;
+        if !app_source.is_dir() {
+            return Err(PlatformError::new(format!(
+                "The app dir {} is not a directory.",
+                app_source.display()
+            )));
+        }
+        copy_tree(&app_source, &self.app_dir())?;
+        let env_dir = self.work_dir.join("platform").join("env");
+        for dir in [
+            env_dir.clone(),
+            self.work_dir.join("home"),
+            self.work_dir.join("tmp"),
+        ] {
+            fs::create_dir_all(&dir)
+                .map_err(|error| PlatformError::io("creating", &dir, &error))?;
+        }
+        for (name, value) in &request.env {
+            if name.is_empty() || name.contains(['/', '=', '\0']) {
+                return Err(PlatformError::new(format!(
+                    "Invalid platform env var name '{name}'."
+                )));
+            }
+            let path = env_dir.join(name);
+            fs::write(&path, value).map_err(|error| PlatformError::io("writing", &path, &error))?;
+        }
+        Ok(())
+    }
+
+    /// The platform env vars, from `<platform>/env/`.
+    fn platform_env(&self) -> Result<BTreeMap<String, String>, PlatformError> {
+        let env_dir = self.work_dir.join("platform").join("env");
+        let mut env = BTreeMap::new();
+        let entries = fs::read_dir(&env_dir)
+            .map_err(|error| PlatformError::io("reading", &env_dir, &error))?;
+        for entry in entries {
+            let entry = entry.map_err(|error| PlatformError::io("reading", &env_dir, &error))?;
+            let value = fs::read_to_string(entry.path())
+                .map_err(|error| PlatformError::io("reading", &entry.path(), &error))?;
+            env.insert(entry.file_name().to_string_lossy().into_owned(), value);
+        }
+        Ok(env)
+    }
+
+    /// The env of `bin/detect` and `bin/build`: the build image's base env, the platform env
+    /// applied unless the buildpack sets `clear-env`, then the `CNB_*` variables.
+    fn phase_env(&self) -> Result<BTreeMap<String, String>, PlatformError> {
+        let mut env = BTreeMap::from([
+            (String::from("PATH"), String::from(DEFAULT_PATH)),
+            (
+                String::from("HOME"),
+                self.work_dir.join("home").to_string_lossy().into_owned(),
+            ),
+        ]);
+        env.extend(self.target.env());
+        if !self.buildpack.clear_env {
+            for (name, value) in self.platform_env()? {
+                match env.get(&name) {
+                    Some(existing) if PATH_LIKE_VARS.contains(&name.as_str()) => {
+                        let joined = format!("{value}:{existing}");
+                        env.insert(name, joined);
+                    }
+                    _ => {
+                        env.insert(name, value);
+                    }
+                }
+            }
+        }
+        env.insert(
+            String::from("CNB_BUILDPACK_DIR"),
+            self.buildpack.dir.to_string_lossy().into_owned(),
+        );
+        env.insert(
+            String::from("CNB_PLATFORM_DIR"),
+            self.work_dir
+                .join("platform")
+                .to_string_lossy()
+                .into_owned(),
+        );
+        Ok(env)
+    }
+
+    fn detect(&self, output: &Output) -> Result<DetectResult, PlatformError> {
+        let plan_path = self.work_dir.join("tmp").join("build-plan.toml");
+        fs::write(&plan_path, "")
+            .map_err(|error| PlatformError::io("writing", &plan_path, &error))?;
+        let platform_dir = self.work_dir.join("platform");
+        let mut env = self.phase_env()?;
+        env.insert(
+            String::from("CNB_BUILD_PLAN_PATH"),
+            plan_path.to_string_lossy().into_owned(),
+        );
+
+        let (reader, writer) = std::io::pipe()
+            .map_err(|error| PlatformError::new(format!("Could not create a pipe: {error}")))?;
+        let writer_err = writer
+            .try_clone()
+            .map_err(|error| PlatformError::new(format!("Could not create a pipe: {error}")))?;
+        let mut command = Command::new(self.buildpack.dir.join("bin").join("detect"));
+        command
+            .arg(&platform_dir)
+            .arg(&plan_path)
+            .current_dir(self.app_dir())
+            .env_clear()
+            .envs(&env)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(writer_err);
+        let mut child = command.spawn().map_err(|error| {
+            PlatformError::new(format!("Could not run the buildpack's bin/detect: {error}"))
+        })?;
+        drop(command);
+        let combined = Output::captured();
+        let pump = combined.pump(reader, false);
+        let status = child.wait().map_err(|error| {
+            PlatformError::new(format!("Could not wait for bin/detect: {error}"))
+        })?;
+        let _ = pump.join();
+        let detect_output = combined.stdout();
+        let name = self.buildpack.display_name();
+
+        let code = status.code().unwrap_or(1);
+        let print_output_block = || {
+            if !detect_output.is_empty() {
+                output.line(&format!("======== Output: {name} ========"));
+                output.write_stdout(detect_output.as_bytes());
+                if !detect_output.ends_with('\n') {
+                    output.line("");
+                }
+            }
+        };
+        match code {
+            0 => {}
+            100 => {
+                print_output_block();
+                output.line("======== Results ========");
+                output.line(&format!("fail: {name}"));
+                print_no_group_passed(output, "no buildpacks participating");
+                return Ok(DetectResult::Fail {
+                    code: CODE_FAILED_DETECT,
+                });
+            }
+            other => {
+                print_output_block();
+                output.line("======== Results ========");
+                output.line(&format!("err:  {name} ({other})"));
+                print_no_group_passed(output, "buildpack(s) failed with err");
+                return Ok(DetectResult::Fail {
+                    code: CODE_FAILED_DETECT_WITH_ERRORS,
+                });
+            }
+        }
+
+        let plan_text = fs::read_to_string(&plan_path)
+            .map_err(|error| PlatformError::io("reading", &plan_path, &error))?;
+        let plan: toml::Table = match toml::from_str(&plan_text) {
+            Ok(plan) => plan,
+            Err(error) => {
+                output.line(&format!(
+                    "ERROR: failed to detect: failed to parse build plan {}: toml: {}",
+                    plan_path.display(),
+                    error.message()
+                ));
+                return Ok(DetectResult::Fail {
+                    code: CODE_FAILED_DETECT_WITH_ERRORS,
+                });
+            }
+        };
+        match resolve_plan(&plan) {
+            Ok(entries) => Ok(DetectResult::Pass(entries)),
+            Err(reason) => {
+                print_output_block();
+                output.line("======== Results ========");
+                output.line(&format!("pass: {name}"));
+                output.line("Resolving plan... (try #1)");
+                output.line(&format!("fail: {name} {reason}"));
+                print_no_group_passed(output, "no buildpacks participating");
+                Ok(DetectResult::Fail {
+                    code: CODE_FAILED_DETECT,
+                })
+            }
+        }
+    }
+
+    /// The restorer: cached layers come back with metadata and contents; launch-only layers
+    /// of the previous image come back as metadata only; `store.toml` comes back from the
+    /// previous image. Restored `<layer>.toml` files hold only `[metadata]`.
+    fn restore(
+        &self,
+        previous_image: Option<&ImageRecord>,
+        bp_layers_dir: &Path,
+        output: &Output,
+    ) -> Result<(), PlatformError> {
+        let bp_id = &self.buildpack.id;
+        let cache = self.read_cache()?.unwrap_or_default();
+        let mut names: Vec<&String> = cache.layers.keys().collect();
+        if let Some(image) = previous_image {
+            names.extend(image.layers.keys());
+        }
+        names.sort();
+        names.dedup();
+        let mut data_from_cache = Vec::new();
+        for name in names {
+            let layer_toml = bp_layers_dir.join(format!("{name}.toml"));
+            let in_image = previous_image.and_then(|image| image.layers.get(name));
+            if let Some(cached) = cache.layers.get(name) {
+                let source = if in_image.is_some() {
+                    "app image"
+                } else {
+                    "cache"
+                };
+                output.line(&format!(
+                    "Restoring metadata for \"{bp_id}:{name}\" from {source}"
+                ));
+                layers::write_metadata_toml(&layer_toml, &cached.data)?;
+                data_from_cache.push(name);
+            } else if let Some(launched) = in_image
+                && launched.types.launch
+                && !launched.types.cache
+            {
+                output.line(&format!(
+                    "Restoring metadata for \"{bp_id}:{name}\" from app image"
+                ));
+                layers::write_metadata_toml(&layer_toml, &launched.data)?;
+            }
+        }
+        for name in data_from_cache {
+            output.line(&format!("Restoring data for \"{bp_id}:{name}\" from cache"));
+            copy_tree(
+                &self.cache_dir().join("layers").join(name),
+                &bp_layers_dir.join(name),
+            )?;
+        }
+        if let Some(store) = previous_image.and_then(|image| image.store.as_ref()) {
+            layers::write_metadata_toml(&bp_layers_dir.join("store.toml"), store)?;
+        }
+        Ok(())
+    }
+
+    fn run_build(
+        &self,
+        bp_layers_dir: &Path,
+        plan_path: &Path,
+        output: &Output,
+    ) -> Result<std::process::ExitStatus, PlatformError> {
+        let mut env = self.phase_env()?;
+        env.insert(
+            String::from("CNB_LAYERS_DIR"),
+            bp_layers_dir.to_string_lossy().into_owned(),
+        );
+        env.insert(
+            String::from("CNB_BP_PLAN_PATH"),
+            plan_path.to_string_lossy().into_owned(),
+        );
+        let mut child = Command::new(self.buildpack.dir.join("bin").join("build"))
+            .arg(bp_layers_dir)
+            .arg(self.work_dir.join("platform"))
+            .arg(plan_path)
+            .current_dir(self.app_dir())
+            .env_clear()
+            .envs(&env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|error| {
+                PlatformError::new(format!("Could not run the buildpack's bin/build: {error}"))
+            })?;
+        let pumps = [
+            child.stdout.take().map(|stdout| output.pump(stdout, false)),
+            child.stderr.take().map(|stderr| output.pump(stderr, true)),
+        ];
+        let status = child.wait().map_err(|error| {
+            PlatformError::new(format!("Could not wait for bin/build: {error}"))
+        })?;
+        for pump in pumps.into_iter().flatten() {
+            let _ = pump.join();
+        }
+        Ok(status)
+    }
+
+    /// The exporter (image) and cacher (cache): written next to the current stores, then
+    /// swapped in only once complete.
+    fn export(
+        &self,
+        request: &BuildRequest,
+        previous_image: Option<&ImageRecord>,
+        build_output: &BuildOutputFiles,
+        output: &Output,
+    ) -> Result<ExportSnapshot, PlatformError> {
+        let new_image_dir = self.store_dir().join("image.new");
+        let new_cache_dir = self.store_dir().join("cache.new");
+        for dir in [&new_image_dir, &new_cache_dir] {
+            remove_tree(dir)?;
+            fs::create_dir_all(dir.join("layers"))
+                .map_err(|error| PlatformError::io("creating", dir, &error))?;
+        }
+
+        let (image_layers, snapshots) =
+            self.export_launch_layers(previous_image, build_output, &new_image_dir, output)?;
+        move_tree(&self.app_dir(), &new_image_dir.join("app"))?;
+        output.line("Adding 1/1 app layer(s)");
+        if let Some(process) = build_output
+            .processes
+            .iter()
+            .find(|process| process.default)
+        {
+            output.line(&format!(
+                "Setting default process type '{}'",
+                process.r#type
+            ));
+        }
+        output.line(&format!("Saving {}...", request.image_name));
+        let image_id = unique_id();
+        let short_id: String = sha256_hex(image_id.as_bytes()).chars().take(12).collect();
+        output.line(&format!(
+            "*** Images ({short_id}):\n      {}",
+            request.image_name
+        ));
+        let cache_layers = self.export_cache_layers(
+            build_output,
+            &image_layers,
+            &new_image_dir,
+            &new_cache_dir,
+            output,
+        )?;
+
+        let export = ExportSnapshot {
+            image: request.image_name.clone(),
+            launch_bytes: snapshots.iter().map(|layer| layer.bytes).sum(),
+            layers: snapshots,
+            processes: build_output.processes.clone(),
+            cached_layers: cache_layers.keys().cloned().collect(),
+        };
+        write_json(
+            &new_image_dir.join("image.json"),
+            &ImageRecord {
+                id: image_id,
+                buildpack: self.buildpack.display_name(),
+                layers: image_layers,
+                store: build_output.store.clone(),
+                export: export.clone(),
+            },
+        )?;
+        write_json(
+            &new_cache_dir.join("cache.json"),
+            &CacheRecord {
+                layers: cache_layers,
+            },
+        )?;
+        swap_in(&new_image_dir, &self.image_dir())?;
+        swap_in(&new_cache_dir, &self.cache_dir())?;
+        Ok(export)
+    }
+
+    /// Launch layers into the new image: the layer dir, or (a `<layer>.toml` without dir)
+    /// the previous image's layer.
+    fn export_launch_layers(
+        &self,
+        previous_image: Option<&ImageRecord>,
+        build_output: &BuildOutputFiles,
+        new_image_dir: &Path,
+        output: &Output,
+    ) -> Result<(BTreeMap<String, StoredLayer>, Vec<LayerSnapshot>), PlatformError> {
+        let bp_id = &self.buildpack.id;
+        let mut image_layers = BTreeMap::new();
+        let mut snapshots = Vec::new();
+        for layer in build_output
+            .layers
+            .iter()
+            .filter(|layer| layer.types.launch)
+        {
+            let name = &layer.name;
+            let target = new_image_dir.join("layers").join(name);
+            let previous = previous_image.and_then(|image| image.layers.get(name));
+            if layer.has_dir {
+                move_tree(&self.buildpack_layers_dir().join(name), &target)?;
+            } else if previous.is_some() {
+                link_tree(&self.image_dir().join("layers").join(name), &target)?;
+            } else {
+                return Err(PlatformError::new(format!(
+                    "failed to export layers: cannot reuse '{bp_id}:{name}', previous image has no metadata for layer '{bp_id}:{name}'"
+                )));
+            }
+            let (digest, bytes) = digest_tree(&target)?;
+            let unchanged = previous.is_some_and(|previous| previous.sha == digest);
+            let verb = if unchanged { "Reusing" } else { "Adding" };
+            output.line(&format!("{verb} layer '{bp_id}:{name}'"));
+            image_layers.insert(
+                name.clone(),
+                StoredLayer {
+                    sha: digest.clone(),
+                    data: layer.metadata.clone(),
+                    types: layer.types,
+                },
+            );
+            snapshots.push(LayerSnapshot {
+                name: name.clone(),
+                types: layer.types,
+                metadata: layer.metadata.clone(),
+                digest,
+                bytes,
+                unchanged,
+            });
+        }
+        Ok((image_layers, snapshots))
+    }
+
+    /// Cache layers into the new cache: a launch layer as exported to the image, else the
+    /// layer dir, else (a `<layer>.toml` without dir) the previous cache's layer.
+    fn export_cache_layers(
+        &self,
+        build_output: &BuildOutputFiles,
+        image_layers: &BTreeMap<String, StoredLayer>,
+        new_image_dir: &Path,
+        new_cache_dir: &Path,
+        output: &Output,
+    ) -> Result<BTreeMap<String, StoredLayer>, PlatformError> {
+        let bp_id = &self.buildpack.id;
+        let previous_cache = self.read_cache()?.unwrap_or_default();
+        let mut cache_layers = BTreeMap::new();
+        for layer in build_output.layers.iter().filter(|layer| layer.types.cache) {
+            let name = &layer.name;
+            let target = new_cache_dir.join("layers").join(name);
+            let digest = if let Some(exported) = image_layers.get(name) {
+                link_tree(&new_image_dir.join("layers").join(name), &target)?;
+                exported.sha.clone()
+            } else {
+                if layer.has_dir {
+                    move_tree(&self.buildpack_layers_dir().join(name), &target)?;
+                } else if previous_cache.layers.contains_key(name) {
+                    link_tree(&self.cache_dir().join("layers").join(name), &target)?;
+                } else {
+                    continue;
+                }
+                digest_tree(&target)?.0
+            };
+            let unchanged = previous_cache
+                .layers
+                .get(name)
+                .is_some_and(|previous| previous.sha == digest);
+            let verb = if unchanged { "Reusing" } else { "Adding" };
+            output.line(&format!("{verb} cache layer '{bp_id}:{name}'"));
+            cache_layers.insert(
+                name.clone(),
+                StoredLayer {
+                    sha: digest,
+                    data: layer.metadata.clone(),
+                    types: layer.types,
+                },
+            );
+        }
+        Ok(cache_layers)
+    }
+
+    /// Materialises what the image holds at the build's paths: `<work>/app` from the
+    /// exported app, `<work>/layers/<bp>/` with only the exported launch layers (no
+    /// `<layer>.toml`, no cache or build-only layers).
+    ///
+    /// Skipped when the dirs still hold exactly what the last materialisation put there
+    /// (same image, and no path, size, mode or mtime changed since), since copying a large
+    /// runtime layer for every command is slow.
+    pub fn materialise(&self) -> Result<LaunchImage, PlatformError> {
+        let image = self.require_image()?;
+        let marker = self.work_dir.join(MATERIALISED_MARKER);
+        let roots = [self.app_dir(), self.layers_root()];
+        if let Ok(recorded) = fs::read_to_string(&marker)
+            && recorded == format!("{} {}", image.id, fingerprint(&roots)?)
+        {
+            return self.launch_image();
+        }
+        remove_tree(&marker)?;
+        remove_tree(&self.app_dir())?;
+        remove_tree(&self.layers_root())?;
+        copy_tree(&self.image_dir().join("app"), &self.app_dir())?;
+        let bp_layers_dir = self.buildpack_layers_dir();
+        fs::create_dir_all(&bp_layers_dir)
+            .map_err(|error| PlatformError::io("creating", &bp_layers_dir, &error))?;
+        for name in image.layers.keys() {
+            copy_tree(
+                &self.image_dir().join("layers").join(name),
+                &bp_layers_dir.join(name),
+            )?;
+        }
+        let recorded = format!("{} {}", image.id, fingerprint(&roots)?);
+        fs::write(&marker, recorded)
+            .map_err(|error| PlatformError::io("writing", &marker, &error))?;
+        self.launch_image()
+    }
+
+    /// The image as last materialised, without copying anything.
+    pub fn launch_image(&self) -> Result<LaunchImage, PlatformError> {
+        let image = self.require_image()?;
+        let bp_layers_dir = self.buildpack_layers_dir();
+        Ok(LaunchImage {
+            app_dir: self.app_dir(),
+            layers_dir: self.layers_root(),
+            layer_dirs: image
+                .layers
+                .keys()
+                .map(|name| bp_layers_dir.join(name))
+                .collect(),
+            export: image.export,
+        })
+    }
+
+    fn require_image(&self) -> Result<ImageRecord, PlatformError> {
+        self.read_image()?.ok_or_else(|| {
+            PlatformError::new(format!(
+                "No image in {}: run a successful build first.",
+                self.work_dir.display()
+            ))
+        })
+    }
+}
+
+/// `<work>/<marker>`: `<image id> <fingerprint>` of the last materialisation.
+const MATERIALISED_MARKER: &str = "materialised";
+
+fn unique_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    format!("{}-{nanos}", std::process::id())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut hex, byte| {
+            use std::fmt::Write;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
+fn failed(output: &Output, code: i32) -> BuildOutcome {
+    output.error_line(&format!(
+        "ERROR: failed to build: executing lifecycle: failed with status code: {code}"
+    ));
+    BuildOutcome {
+        success: false,
+        exit_code: code,
+        export: None,
+    }
+}
+
+fn print_no_group_passed(output: &Output, reason: &str) {
+    output.line("ERROR: No buildpack groups passed detection.");
+    output.line("ERROR: Please check that you are running against the correct path.");
+    output.line(&format!("ERROR: failed to detect: {reason}"));
+}
+
+/// Resolves the build plan of a single buildpack: the first of the top-level plan and its
+/// `[[or]]` alternatives whose requires are all provided and whose provides are all
+/// required. Returns the buildpack plan entries (the requires).
+fn resolve_plan(plan: &toml::Table) -> Result<Vec<toml::Value>, String> {
+    let mut alternatives = vec![plan.clone()];
+    if let Some(toml::Value::Array(ors)) = plan.get("or") {
+        alternatives.extend(ors.iter().filter_map(toml::Value::as_table).cloned());
+    }
+    let names = |table: &toml::Table, key: &str| -> Vec<String> {
+        table
+            .get(key)
+            .and_then(toml::Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        item.get("name")
+                            .and_then(toml::Value::as_str)
+                            .map(String::from)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut first_reason = None;
+    for alternative in &alternatives {
+        let provides = names(alternative, "provides");
+        let requires = names(alternative, "requires");
+        let reason = if let Some(missing) = requires.iter().find(|name| !provides.contains(name)) {
+            Some(format!("requires {missing}"))
+        } else {
+            provides
+                .iter()
+                .find(|name| !requires.contains(name))
+                .map(|unused| format!("provides unused {unused}"))
+        };
+        match reason {
+            None => {
+                return Ok(alternative
+                    .get("requires")
+                    .and_then(toml::Value::as_array)
+                    .cloned()
+                    .unwrap_or_default());
+            }
+            Some(reason) => {
+                first_reason.get_or_insert(reason);
+            }
+        }
+    }
+    Err(first_reason.unwrap_or_default())
+}
+
+fn write_buildpack_plan(path: &Path, entries: &[toml::Value]) -> Result<(), PlatformError> {
+    let mut plan = toml::Table::new();
+    plan.insert(
+        String::from("entries"),
+        toml::Value::Array(entries.to_vec()),
+    );
+    let text = toml::to_string(&plan).map_err(|error| {
+        PlatformError::new(format!("Could not encode the buildpack plan: {error}"))
+    })?;
+    fs::write(path, text).map_err(|error| PlatformError::io("writing", path, &error))
+}
+
+fn swap_in(new: &Path, current: &Path) -> Result<(), PlatformError> {
+    let old = current.with_extension("old");
+    remove_tree(&old)?;
+    if current.exists() {
+        fs::rename(current, &old)
+            .map_err(|error| PlatformError::io("replacing", current, &error))?;
+    }
+    fs::rename(new, current).map_err(|error| PlatformError::io("replacing", current, &error))?;
+    remove_tree(&old)
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, PlatformError> {
+    match fs::read_to_string(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(PlatformError::io("reading", path, &error)),
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|error| {
+            PlatformError::new(format!(
+                "Corrupt platform state in {}: {error}",
+                path.display()
+            ))
+        }),
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), PlatformError> {
+    let text = serde_json::to_string_pretty(value).map_err(|error| {
+        PlatformError::new(format!("Could not encode {}: {error}", path.display()))
+    })?;
+    fs::write(path, text).map_err(|error| PlatformError::io("writing", path, &error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_resolution_for_one_buildpack() {
+        let plan: toml::Table = toml::from_str(
+            "[[provides]]\nname = \"python\"\n[[requires]]\nname = \"python\"\n[requires.metadata]\nv = \"3\"\n",
+        )
+        .unwrap();
+        let entries = resolve_plan(&plan).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0]["metadata"]["v"].as_str(), Some("3"));
+
+        let unused: toml::Table = toml::from_str("[[provides]]\nname = \"python\"\n").unwrap();
+        assert_eq!(resolve_plan(&unused).unwrap_err(), "provides unused python");
+
+        let alternative: toml::Table = toml::from_str(
+            "[[requires]]\nname = \"node\"\n[[or]]\n[[or.provides]]\nname = \"python\"\n[[or.requires]]\nname = \"python\"\n",
+        )
+        .unwrap();
+        assert_eq!(resolve_plan(&alternative).unwrap().len(), 1);
+        assert!(resolve_plan(&toml::Table::new()).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,121 @@
+//! The `local-platform` command: build an app with a buildpack dir, then launch it.
+
+#![cfg_attr(feature = "pack", allow(unused_crate_dependencies))]
+#![cfg(not(feature = "pack"))]
+
+use local_platform::testing::assert_contains;
+use std::process::Command;
+
+// The library's dependencies, unused by this test crate.
+use command_fds as _;
+use indoc as _;
+use serde as _;
+use serde_json as _;
+use sha2 as _;
+use toml as _;
+
+const BUILD: &str = r#"
+mkdir -p "$LAYERS/greeter/bin"
+printf '#!/bin/sh\necho "hello $1"\n' > "$LAYERS/greeter/bin/greet"
+chmod +x "$LAYERS/greeter/bin/greet"
+printf '[types]\nlaunch = true\ncache = true\n' > "$LAYERS/greeter.toml"
+printf '[[processes]]\ntype = "web"\ncommand = ["greet"]\nargs = ["web"]\ndefault = true\n' > "$LAYERS/launch.toml"
+echo "NAME=$NAME"
+"#;
+
+fn cli(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_local-platform"))
+        .args(args)
+        .output()
+        .expect("running local-platform");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn build_then_launch_a_process_or_a_command() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(app.path().join("build.sh"), BUILD).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let work_dir = work.path().to_str().unwrap();
+    let buildpack = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/shell_buildpack"
+    );
+    let app_dir = app.path().to_str().unwrap();
+
+    let (success, stdout, stderr) = cli(&[
+        "build",
+        app_dir,
+        "--env",
+        "NAME=cli",
+        "--work-dir",
+        work_dir,
+        "--buildpack",
+        buildpack,
+    ]);
+    assert!(success, "{stdout}\n{stderr}");
+    assert_contains!(stdout, "===> BUILDING\nNAME=cli\n===> EXPORTING\n");
+    assert_contains!(stdout, "Launch layers (");
+    assert_contains!(stdout, "  greeter ");
+    assert_contains!(stdout, "Cached layers: greeter\n");
+    assert_contains!(stdout, "  web (default): greet web\n");
+
+    let (success, stdout, _) = cli(&["launch", "--work-dir", work_dir]);
+    assert!(success);
+    assert_eq!(stdout, "hello web\n");
+    let (success, stdout, _) = cli(&["launch", "--work-dir", work_dir, "--", "greet $PORT"]);
+    assert!(success);
+    assert_eq!(stdout, "hello 8080\n");
+    let (success, stdout, _) = cli(&[
+        "launch",
+        "--work-dir",
+        work_dir,
+        "--env",
+        "PORT=1",
+        "--",
+        "greet",
+        "$PORT",
+    ]);
+    assert!(success);
+    assert_eq!(stdout, "hello $PORT\n");
+
+    let (success, stdout, stderr) = cli(&[
+        "build",
+        app_dir,
+        "--env",
+        "NAME=again",
+        "--work-dir",
+        work_dir,
+        "--buildpack",
+        buildpack,
+    ]);
+    assert!(success, "{stdout}\n{stderr}");
+    assert_contains!(
+        stdout,
+        "Restoring data for \"test/shell:greeter\" from cache\n"
+    );
+    assert_contains!(stdout, "Reusing layer 'test/shell:greeter'\n");
+}
+
+#[test]
+fn bad_arguments_are_explained() {
+    let (success, _, stderr) = cli(&["build"]);
+    assert!(!success);
+    assert_contains!(
+        stderr,
+        "local-platform: build takes exactly one app dir.\n\nUsage:\n"
+    );
+    let (success, _, stderr) = cli(&["build", ".", "--env", "NOEQUALS"]);
+    assert!(!success);
+    assert_eq!(
+        stderr,
+        "local-platform: --env expects KEY=VALUE, got 'NOEQUALS'.\n"
+    );
+    let (success, _, stderr) = cli(&["frobnicate"]);
+    assert!(!success);
+    assert_contains!(stderr, "local-platform: Expected a subcommand.");
+}
