@@ -67,7 +67,6 @@ impl Buildpack for PythonBuildpack {
         print::h2("Installing Python");
         layers::python::install_python(&context, &mut env, &python.artifact)?;
 
-        // The app's dependencies aren't installed yet: the steps see the app's Python only.
         let launch = steps::run(&context, &env)?;
 
         print::all_done(&Some(started));
