@@ -76,3 +76,76 @@ fn read_procfile(app_dir: &Path) -> Result<Option<Vec<u8>>, ProcfileError> {
         Err(error) => Err(ProcfileError::Read(error.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libcnb::data::launch::Process;
+
+    fn launch_for(files: &[(&str, &[u8])], installed: &InstalledPackages) -> Launch {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, contents) in files {
+            std::fs::write(dir.path().join(name), contents).unwrap();
+        }
+        processes(dir.path(), installed).unwrap()
+    }
+
+    fn process(process_type: &str, command: &str, default: bool) -> Process {
+        ProcessBuilder::new(process_type.parse().unwrap(), ["bash", "-c", command])
+            .default(default)
+            .build()
+    }
+
+    #[test]
+    fn procfile_processes_run_with_bash_and_web_is_the_default() {
+        let launch = launch_for(
+            &[
+                (
+                    "Procfile",
+                    b"worker: celery worker\nweb: gunicorn app:app\n",
+                ),
+                // Ignored: the Procfile decides.
+                ("app.py", b"app = Flask(__name__)\n"),
+            ],
+            &InstalledPackages::default(),
+        );
+        assert_eq!(
+            launch.processes,
+            vec![
+                process("worker", "celery worker", false),
+                process("web", "gunicorn app:app", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn default_web_process_without_procfile() {
+        let installed = InstalledPackages {
+            gunicorn: Some("23.0.0".to_string()),
+            ..InstalledPackages::default()
+        };
+        let launch = launch_for(&[("app.py", b"app = Flask(__name__)\n")], &installed);
+        assert_eq!(
+            launch.processes,
+            vec![process(
+                "web",
+                "gunicorn app:app --bind 0.0.0.0:${PORT:-8000}",
+                true
+            )]
+        );
+        assert!(launch_for(&[], &installed).processes.is_empty());
+    }
+
+    #[test]
+    fn invalid_procfile_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Procfile"), b"web\n").unwrap();
+        assert_eq!(
+            processes(dir.path(), &InstalledPackages::default()).unwrap_err(),
+            ProcfileError::NotADeclaration {
+                line: 1,
+                text: "web".to_string()
+            }
+        );
+    }
+}
