@@ -76,6 +76,7 @@ fn django_without_staticfiles_app_skips_collectstatic() {
                   - To declare the app's processes, add a Procfile to the root of the app, with lines like 'web: gunicorn myapp.wsgi --bind 0.0.0.0:$PORT'
             "}
         );
+        #[cfg(not(feature = "pack"))]
         assert!(context.export().processes.is_empty());
     });
 }
