@@ -362,22 +362,25 @@ pub(crate) enum HttpFailure {
 }
 
 impl DownloadError {
-    /// The error a user sees; `what` names the file, e.g. "the Python 3.13.1 runtime".
-    pub(crate) fn message(&self, what: &str) -> ErrorMessage {
+    /// The error a user sees. `what` names the file, e.g. "the Python 3.13.1 runtime";
+    /// `fix_location` says how to fix a location where no file is (a 404, a missing local file).
+    pub(crate) fn message(&self, what: &str, fix_location: &str) -> ErrorMessage {
         let header = format!("Unable to download {what}");
         match self {
             Self::Http {
                 url,
                 failure,
                 attempts,
-            } => ErrorMessage::new(header, http_failure_body(url, failure, *attempts)),
+            } => ErrorMessage::new(
+                header,
+                http_failure_body(url, failure, *attempts, fix_location),
+            ),
             Self::LocalFile { path, error } => ErrorMessage::new(
                 header,
                 formatdoc! {"
                     The file {path} could not be read: {error}
 
-                    Check that the path in the runtime inventory is right and that the file is
-                    readable by the build.
+                    {fix_location}
                 ", path = path.display()},
             ),
             Self::DigestMismatch {
@@ -430,7 +433,12 @@ impl DownloadError {
     }
 }
 
-fn http_failure_body(url: &str, failure: &HttpFailure, attempts: u32) -> String {
+fn http_failure_body(
+    url: &str,
+    failure: &HttpFailure,
+    attempts: u32,
+    fix_location: &str,
+) -> String {
     let tries = if attempts == 1 {
         String::new()
     } else {
@@ -447,9 +455,7 @@ fn http_failure_body(url: &str, failure: &HttpFailure, attempts: u32) -> String 
         HttpFailure::Status(status) if status.starts_with("404") => formatdoc! {"
             The server answered {status} for {url}: the file isn't there.
 
-            Check that the runtime inventory (the built-in one, or the one that
-            BP_PYTHON_INVENTORY names) lists the right URL, and that a mirror has
-            every file its inventory lists.
+            {fix_location}
         "},
         HttpFailure::Status(status) if status.starts_with('5') => formatdoc! {"
             The server answered {status} for {url}{tries}.
@@ -550,7 +556,7 @@ mod tests {
         let error = fetch_verified(&url, &sha256(b"")).unwrap_err();
         assert_eq!(server.join().unwrap(), 3);
         assert_eq!(
-            error.message("the Python 3.13.1 runtime"),
+            error.message("the Python 3.13.1 runtime", "FIX"),
             ErrorMessage::new(
                 "Unable to download the Python 3.13.1 runtime",
                 formatdoc! {"
@@ -569,13 +575,11 @@ mod tests {
         let error = fetch_verified(&url, &sha256(b"")).unwrap_err();
         assert_eq!(server.join().unwrap(), 1);
         assert_eq!(
-            error.message("X").body,
+            error.message("X", "Check the URL.").body,
             formatdoc! {"
                 The server answered 404 Not Found for {url}: the file isn't there.
 
-                Check that the runtime inventory (the built-in one, or the one that
-                BP_PYTHON_INVENTORY names) lists the right URL, and that a mirror has
-                every file its inventory lists.
+                Check the URL.
             "}
         );
     }
@@ -588,7 +592,7 @@ mod tests {
         let (url, server) = serve(vec![truncated; 3]);
         let error = fetch_verified(&url, &sha256(b"")).unwrap_err();
         assert_eq!(server.join().unwrap(), 3);
-        let body = error.message("X").body;
+        let body = error.message("X", "FIX").body;
         assert!(
             body.starts_with(&format!(
                 "The download of {url} broke off after 20 of 100 bytes (tried 3 times): "
@@ -602,7 +606,7 @@ mod tests {
         let (url, _server) = serve(vec![ok(b"tampered")]);
         let expected = sha256(b"original");
         let error = fetch_verified(&url, &expected.to_ascii_uppercase()).unwrap_err();
-        let body = error.message("X").body;
+        let body = error.message("X", "FIX").body;
         assert!(
             body.contains(&format!(
                 "  expected: {expected}\n  actual:   {}\n",
@@ -646,12 +650,11 @@ mod tests {
         let missing = dir.path().join("missing.tar.gz");
         let error = fetch_verified(missing.to_str().unwrap(), &sha256(b"")).unwrap_err();
         assert_eq!(
-            error.message("X").body,
+            error.message("X", "Check the path.").body,
             formatdoc! {"
                 The file {} could not be read: No such file or directory (os error 2)
 
-                Check that the path in the runtime inventory is right and that the file is
-                readable by the build.
+                Check the path.
             ", missing.display()}
         );
     }

@@ -8,8 +8,6 @@ use indoc::formatdoc;
 /// that raises it, together with the message a user sees (`fn message(&self) -> ErrorMessage`).
 #[derive(Debug)]
 pub(crate) enum BuildpackError {
-    /// Bytes that could not be written to the build output (a closed stderr, say).
-    Output(std::io::Error),
     /// Django's collectstatic, the Procfile and the default processes.
     Steps(crate::steps::StepsError),
     Inventory(InventoryError),
@@ -46,8 +44,8 @@ impl ErrorMessage {
     }
 }
 
-pub(crate) fn on_error(error: libcnb::Error<BuildpackError>) {
-    print::error(error_message(&error).render());
+pub(crate) fn on_error(error: &libcnb::Error<BuildpackError>) {
+    print::error(error_message(error).render());
 }
 
 fn error_message(error: &libcnb::Error<BuildpackError>) -> ErrorMessage {
@@ -59,12 +57,6 @@ fn error_message(error: &libcnb::Error<BuildpackError>) -> ErrorMessage {
 
 fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
     match error {
-        BuildpackError::Output(io_error) => ErrorMessage::new(
-            "Unable to write the build output",
-            formatdoc! {"
-                The build output could not be written: {io_error}
-            "},
-        ),
         BuildpackError::Steps(error) => error.message(),
         BuildpackError::Inventory(error) => error.message(),
         BuildpackError::PackageManager(error) => error.message(),

@@ -86,12 +86,8 @@ pub(crate) fn load_inventory(
         let source = path.to_str().ok_or(InventoryError::BadEnvVar)?.to_string();
         (InventoryLocation::Path(path), source)
     };
-    let bytes = download::fetch_bytes(&source, MAX_INVENTORY_BYTES).map_err(|error| {
-        InventoryError::Fetch {
-            location: location.clone(),
-            error,
-        }
-    })?;
+    let bytes =
+        download::fetch_bytes(&source, MAX_INVENTORY_BYTES).map_err(InventoryError::Fetch)?;
     let text = String::from_utf8(bytes).map_err(|_| InventoryError::NotUtf8 {
         location: location.clone(),
     })?;
@@ -260,10 +256,8 @@ fn join_url(base: &str, reference: &str) -> String {
 pub(crate) enum InventoryError {
     /// `BP_PYTHON_INVENTORY` is empty or not UTF-8.
     BadEnvVar,
-    Fetch {
-        location: InventoryLocation,
-        error: DownloadError,
-    },
+    /// `BP_PYTHON_INVENTORY` names a location that can't be fetched.
+    Fetch(DownloadError),
     NotUtf8 {
         location: InventoryLocation,
     },
@@ -303,14 +297,13 @@ impl InventoryError {
                     built-in inventory.
                 "},
             ),
-            Self::Fetch { location, error } => {
-                let mut message = error.message("the Python runtime inventory");
-                message.body = format!(
-                    "{}\n\nThe buildpack needs {location} to know which Python runtimes exist.\n",
-                    message.body.trim_end()
-                );
-                message
-            }
+            Self::Fetch(error) => error.message(
+                "the Python runtime inventory",
+                &format!(
+                    "Check that {INVENTORY_ENV_VAR} names the inventory's location, or unset it \
+                     to use\nthe buildpack's built-in inventory."
+                ),
+            ),
             Self::NotUtf8 { location } => ErrorMessage::new(
                 header,
                 formatdoc! {"
@@ -647,10 +640,8 @@ mod tests {
                 formatdoc! {"
                     The file {path} could not be read: No such file or directory (os error 2)
 
-                    Check that the path in the runtime inventory is right and that the file is
-                    readable by the build.
-
-                    The buildpack needs the runtime inventory {path} (from BP_PYTHON_INVENTORY) to know which Python runtimes exist.
+                    Check that BP_PYTHON_INVENTORY names the inventory's location, or unset it to use
+                    the buildpack's built-in inventory.
                 ", path = app.path().join("missing.toml").display()}
             )
         );

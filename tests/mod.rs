@@ -4,6 +4,9 @@
 // The test crate sees every dependency of the buildpack, most of which only the buildpack uses.
 #![allow(unused_crate_dependencies)]
 
+mod django_test;
 mod local_platform_test;
+mod processes_test;
+mod python_test;
 mod runtimes_test;
 mod support;

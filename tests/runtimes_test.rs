@@ -1,5 +1,7 @@
 //! The test runtimes (`scripts/build-test-runtimes`) and the server that serves them.
 
+#[cfg(not(feature = "pack"))]
+use crate::support::default_build_config;
 use crate::support::runtime_server::{
     Fault, ScopedInventory, available_versions, ensure_test_runtimes, fault_inventory_url,
     inventory_url, runtime_server_url, test_runtimes_dir,
@@ -10,6 +12,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[cfg(not(feature = "pack"))]
+use local_platform::testing::{TestRunner, assert_contains};
 
 #[derive(serde::Deserialize)]
 struct Inventory {
@@ -404,4 +409,44 @@ fn scoped_inventory_records_its_requests() {
         other.requests(),
         vec![format!("/fault/status-404/{}", artifact.url)]
     );
+}
+
+/// `default_build_config` end to end with the real buildpack: the runtime comes over HTTP from
+/// the runtime server despite the hostile env, runs in the image, and the rebuild reuses it
+/// without downloading it again.
+#[cfg(not(feature = "pack"))]
+#[test]
+fn the_default_build_config_installs_python_from_the_runtime_server() {
+    let version = available_versions()
+        .into_iter()
+        .rfind(|version| version.starts_with("3.12."))
+        .expect("the test runtimes include CPython 3.12 (pyenv install 3.12)");
+    let archive = format!(
+        "/cpython-{version}-{}-unknown-linux-gnu-install_only_stripped.tar.gz",
+        std::env::consts::ARCH
+    );
+    let scoped = ScopedInventory::new();
+    let mut config = default_build_config("python_3_12");
+    config.env("BP_PYTHON_INVENTORY", scoped.url());
+
+    TestRunner::default().build(&config, |context| {
+        assert_contains!(context.pack_stderr, &format!("Installing Python {version}"));
+        assert_eq!(scoped.requests(), ["/inventory.toml", archive.as_str()]);
+
+        let output = context.run_shell_command(
+            "python3 -c 'import platform, sqlite3, ssl, sys; print(platform.python_version(), sys.prefix)'",
+        );
+        let (reported_version, prefix) = output.stdout.trim().split_once(' ').unwrap();
+        assert_eq!(reported_version, version);
+        assert!(!prefix.contains(".pyenv"), "{prefix}");
+        assert!(prefix.contains("/python"), "{prefix}");
+
+        context.rebuild(&config, |context| {
+            assert_contains!(context.pack_stderr, &format!("Using cached Python {version}"));
+            assert_eq!(
+                scoped.requests(),
+                ["/inventory.toml", archive.as_str(), "/inventory.toml"]
+            );
+        });
+    });
 }

@@ -430,9 +430,12 @@ pub(crate) enum PythonLayerError {
 impl PythonLayerError {
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
-            Self::Download { version, error } => {
-                error.message(&format!("the Python {version} runtime"))
-            }
+            Self::Download { version, error } => error.message(
+                &format!("the Python {version} runtime"),
+                "Check that the runtime inventory (the built-in one, or the one that\n\
+                 BP_PYTHON_INVENTORY names) lists the right URL, and that a mirror has\n\
+                 every file its inventory lists.",
+            ),
             Self::Unpack { url, problem } => {
                 let happened = match problem {
                     UnpackProblem::Read(error) => {
@@ -531,6 +534,22 @@ mod tests {
             cache_invalidation_reasons(&metadata(), &distro_upgrade),
             ["The stack/distro changed from ubuntu 22.04 to ubuntu 24.04"]
         );
+    }
+
+    #[test]
+    fn layer_env_sets_unbuffered_output_and_a_default_locale() {
+        for scope in [Scope::Build, Scope::Launch] {
+            let env = layer_env().apply_to_empty(scope.clone());
+            assert_eq!(env.get("PYTHONUNBUFFERED").unwrap(), "1");
+            assert_eq!(env.get("LANG").unwrap(), "C.UTF-8");
+            assert_eq!(env.get("PYTHONHOME"), None);
+            let mut chosen = Env::new();
+            chosen.insert("LANG", "de_DE.UTF-8");
+            chosen.insert("PYTHONUNBUFFERED", "");
+            let env = layer_env().apply(scope, &chosen);
+            assert_eq!(env.get("LANG").unwrap(), "de_DE.UTF-8");
+            assert_eq!(env.get("PYTHONUNBUFFERED").unwrap(), "1");
+        }
     }
 
     #[test]

@@ -5,3 +5,51 @@
 //! - [`default_build_config`]: the build configuration every integration test starts from.
 
 pub(crate) mod runtime_server;
+
+use local_platform::testing::BuildConfig;
+
+/// The builder the tests name; the local platform takes the target (linux, the host's arch,
+/// Ubuntu 24.04) from it, as `pack` would from the image.
+const DEFAULT_BUILDER: &str = "heroku/builder:24";
+
+/// The CA bundle given to the build, for machines behind a TLS-intercepting proxy (as a user
+/// there would with `pack build --env`).
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// A build of `test-fixtures/<fixture>` with the real buildpack, as every integration test starts:
+///
+/// - `BP_PYTHON_INVENTORY` points at the test runtime server (the machine's pyenv `CPython` as
+///   relocatable archives over HTTP on 127.0.0.1), so no test downloads a runtime from the
+///   internet. Under `--features pack` the build runs in a container that cannot reach the
+///   host's 127.0.0.1, so it keeps the buildpack's own inventory.
+/// - `SSL_CERT_FILE` and `PIP_CERT` name the system CA bundle, for the TLS-intercepting proxy in
+///   front of `PyPI`.
+/// - Hostile env that the buildpack must tolerate, proving that it sets what it needs itself
+///   instead of relying on the env it is given. The lifecycle *prepends* platform values of
+///   `PATH`, `LD_LIBRARY_PATH`, `LIBRARY_PATH`, `CPATH` and `PKG_CONFIG_PATH` to the image's,
+///   so `/invalid` comes first in each: the buildpack must put its own layers before it (and
+///   never resolve a tool or library through these first entries).
+///   `PYTHONPATH=/invalid` is something apps set for their own code: it must not change which
+///   packages the build installs or sees. `PIP_DISABLE_PIP_VERSION_CHECK=0` must not bring back
+///   pip's version-check noise and its network call: the buildpack sets the value it needs.
+///   Variables that the buildpack rejects up front (`PYTHONHOME`, `VIRTUAL_ENV`, `PIP_USER`,
+///   `PIP_TARGET`, `PIP_PREFIX`) are not here: tests of those checks set them on purpose.
+// Under `--features pack` only tests that can run in a container use it: none yet.
+#[cfg_attr(feature = "pack", allow(dead_code))]
+pub(crate) fn default_build_config(fixture: &str) -> BuildConfig {
+    let mut config = BuildConfig::new(DEFAULT_BUILDER, format!("test-fixtures/{fixture}"));
+    #[cfg(not(feature = "pack"))]
+    config.env("BP_PYTHON_INVENTORY", runtime_server::inventory_url());
+    config.envs([
+        ("SSL_CERT_FILE", CA_BUNDLE),
+        ("PIP_CERT", CA_BUNDLE),
+        ("CPATH", "/invalid"),
+        ("LD_LIBRARY_PATH", "/invalid"),
+        ("LIBRARY_PATH", "/invalid"),
+        ("PATH", "/invalid"),
+        ("PKG_CONFIG_PATH", "/invalid"),
+        ("PYTHONPATH", "/invalid"),
+        ("PIP_DISABLE_PIP_VERSION_CHECK", "0"),
+    ]);
+    config
+}
