@@ -63,11 +63,8 @@ pub(crate) fn collectstatic(
         .map_err(|error| spawn_error(&check_name, &error))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if is_unknown_command(&stderr) {
-            print::bullet(
-                "Skipping 'manage.py collectstatic' since the 'django.contrib.staticfiles' app \
-                 isn't in INSTALLED_APPS",
-            );
+        if let Some(reason) = skip_reason(&stderr) {
+            print::bullet(format!("Skipping 'manage.py collectstatic' since {reason}"));
             return Ok(());
         }
         return Err(DjangoError::Check {
@@ -111,11 +108,23 @@ fn spawn_error(command: &str, error: &std::io::Error) -> DjangoError {
     }
 }
 
-/// Django's answer when no installed app provides the command. Settings that fail to load make
-/// Django print a traceback instead (it looks the command up again to show the real error).
-fn is_unknown_command(stderr: &str) -> bool {
-    stderr.contains("Unknown command: 'collectstatic'")
-        && !stderr.contains("Traceback (most recent call last)")
+/// Why collectstatic doesn't apply, from the output of a failed `manage.py help collectstatic`:
+/// Django says "Unknown command" when no installed app provides the command, which is also all
+/// it knows without settings. Settings that fail to load make Django print a traceback instead
+/// (it looks the command up again to show the real error): that is no reason to skip.
+fn skip_reason(stderr: &str) -> Option<&'static str> {
+    if !stderr.contains("Unknown command: 'collectstatic'")
+        || stderr.contains("Traceback (most recent call last)")
+    {
+        None
+    } else if stderr.contains("No Django settings specified.") {
+        Some(
+            "no Django settings module is specified (neither manage.py nor the environment sets \
+             DJANGO_SETTINGS_MODULE)",
+        )
+    } else {
+        Some("the 'django.contrib.staticfiles' app isn't in INSTALLED_APPS")
+    }
 }
 
 /// `DISABLE_COLLECTSTATIC` turns the step off unless it is empty, `0` or `false`.
@@ -195,17 +204,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_command_only_without_a_traceback() {
-        assert!(is_unknown_command(
-            "Unknown command: 'collectstatic'\nType 'manage.py help' for usage.\n"
-        ));
-        assert!(!is_unknown_command(
-            "Traceback (most recent call last):\n  ...\nKeyError: 'collectstatic'\n\
-             Unknown command: 'collectstatic'\n"
-        ));
-        assert!(!is_unknown_command(
-            "ModuleNotFoundError: No module named 'x'\n"
-        ));
+    fn skip_only_for_an_unknown_command_without_a_traceback() {
+        assert_eq!(
+            skip_reason("Unknown command: 'collectstatic'\nType 'manage.py help' for usage.\n"),
+            Some("the 'django.contrib.staticfiles' app isn't in INSTALLED_APPS")
+        );
+        assert_eq!(
+            skip_reason(
+                "No Django settings specified.\nUnknown command: 'collectstatic'\nType \
+                 'manage.py help' for usage.\n"
+            ),
+            Some(
+                "no Django settings module is specified (neither manage.py nor the environment \
+                 sets DJANGO_SETTINGS_MODULE)"
+            )
+        );
+        assert_eq!(
+            skip_reason(
+                "Traceback (most recent call last):\n  ...\nKeyError: 'collectstatic'\n\
+                 Unknown command: 'collectstatic'\n"
+            ),
+            None
+        );
+        assert_eq!(
+            skip_reason("ModuleNotFoundError: No module named 'x'\n"),
+            None
+        );
     }
 
     #[test]
