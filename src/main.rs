@@ -1,14 +1,20 @@
+mod checks;
 mod detect;
 mod download;
 mod errors;
 mod inventory;
 mod layers;
 mod package_manager;
+mod packaging_tool_versions;
 mod python_version;
+mod redact;
+mod requirements_files;
 mod steps;
+mod tool_command;
 mod version_sources;
 
 use crate::errors::BuildpackError;
+use crate::package_manager::PackageManager;
 use crate::python_version::PythonVersion;
 use bullet_stream::global::print;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
@@ -38,11 +44,25 @@ impl Buildpack for PythonBuildpack {
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let started = print::buildpack("Python");
+        checks::check_environment([
+            std::env::vars_os().collect(),
+            context
+                .platform
+                .env()
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ])
+        .map_err(BuildpackError::Checks)?;
 
         // Project analysis: everything that can reject the app, before any layer is touched.
         // The dependencies step installs with it; determined now so that a bad app fails fast.
-        let _package_manager =
+        let package_manager =
             package_manager::determine(&context.app_dir).map_err(BuildpackError::PackageManager)?;
+        let requirement_inputs = match package_manager {
+            PackageManager::Pip => Some(layers::venv::read_inputs(&context)?),
+            PackageManager::Pipenv | PackageManager::Poetry | PackageManager::Uv => None,
+        };
         let inventory = inventory::load_inventory(context.platform.env(), &context.app_dir)
             .map_err(BuildpackError::Inventory)?;
         let python: python_version::PythonChoice = python_version::resolve_python_version(
@@ -66,6 +86,18 @@ impl Buildpack for PythonBuildpack {
         let mut env = Env::from_current();
         print::h2("Installing Python");
         layers::python::install_python(&context, &mut env, &python.artifact)?;
+
+        if let Some(requirement_inputs) = &requirement_inputs {
+            print::h2("Installing dependencies with pip");
+            let pip = layers::pip::install_pip(&context, &env, python.artifact.version)?;
+            layers::venv::install_dependencies(
+                &context,
+                &mut env,
+                python.artifact.version,
+                requirement_inputs,
+                &pip,
+            )?;
+        }
 
         let launch = steps::run(&context, &env)?;
 

@@ -6,6 +6,7 @@
 
 mod django_test;
 mod local_platform_test;
+mod pip_test;
 mod processes_test;
 mod python_test;
 mod runtimes_test;

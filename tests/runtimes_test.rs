@@ -172,6 +172,59 @@ fn unpack(archive: &[u8], destination: &Path) -> Vec<String> {
     entries
 }
 
+/// Unpacks an archive of the inventory into a temporary directory, checking its digest and its
+/// python-build-standalone layout. Returns the directory (deleted on drop), its `python/` dir
+/// and the `X.Y` version.
+fn unpack_runtime(artifact: &Artifact) -> (tempfile::TempDir, PathBuf, String) {
+    let archive =
+        std::fs::read(test_runtimes_dir().join(&artifact.url)).expect("read the runtime archive");
+    assert_eq!(sha256_hex(&archive), artifact.sha256, "{}", artifact.url);
+
+    let temp_dir = tempfile::tempdir().expect("create a temporary directory");
+    let root = temp_dir
+        .path()
+        .canonicalize()
+        .expect("canonicalize the temporary directory");
+    let entries = unpack(&archive, &root);
+    assert!(
+        entries
+            .iter()
+            .all(|path| path == "python" || path.starts_with("python/")),
+        "{} has entries outside python/",
+        artifact.url
+    );
+    assert!(
+        entries
+            .windows(2)
+            .all(|pair| Path::new(&pair[0]) < Path::new(&pair[1])),
+        "{} entries are not sorted",
+        artifact.url
+    );
+    let minor = artifact
+        .version
+        .rsplit_once('.')
+        .map(|(minor, _)| minor)
+        .expect("an X.Y.Z version");
+    let python = root.join("python");
+    for expected in [
+        "bin/python3".to_string(),
+        format!("bin/python{minor}"),
+        "bin/pip3".to_string(),
+        format!("lib/libpython{minor}.so"),
+        format!("lib/libpython{minor}.so.1.0"),
+        format!("lib/python{minor}/os.py"),
+        format!("lib/python{minor}/site-packages/pip/__init__.py"),
+        format!("lib/python{minor}/ensurepip/__init__.py"),
+    ] {
+        assert!(
+            python.join(&expected).exists(),
+            "{}: missing python/{expected}",
+            artifact.url
+        );
+    }
+    (temp_dir, python, minor.to_string())
+}
+
 /// Each archive, unpacked into a fresh directory, runs with the pyenv tree hidden (a tmpfs
 /// mounted over `PYENV_ROOT` in a private mount namespace): `sys.prefix` is the unpacked
 /// directory, `libpython` is mapped from there, the modules real apps need import, and the
@@ -179,49 +232,10 @@ fn unpack(archive: &[u8], destination: &Path) -> Vec<String> {
 #[test]
 fn runtime_archives_are_relocatable_with_pyenv_hidden() {
     let pyenv_root = pyenv_root();
-    for artifact in local_inventory() {
-        let archive = std::fs::read(test_runtimes_dir().join(&artifact.url)).unwrap();
-        assert_eq!(sha256_hex(&archive), artifact.sha256, "{}", artifact.url);
-
-        let temp_dir = tempfile::tempdir().unwrap();
-        let root = temp_dir.path().canonicalize().unwrap();
-        let entries = unpack(&archive, &root);
-        assert!(
-            entries
-                .iter()
-                .all(|path| path == "python" || path.starts_with("python/")),
-            "{} has entries outside python/",
-            artifact.url
-        );
-        assert!(
-            entries
-                .windows(2)
-                .all(|pair| Path::new(&pair[0]) < Path::new(&pair[1])),
-            "{} entries are not sorted",
-            artifact.url
-        );
-        let minor = artifact
-            .version
-            .rsplit_once('.')
-            .map(|(minor, _)| minor)
-            .unwrap();
-        let python = root.join("python");
-        for expected in [
-            "bin/python3".to_string(),
-            format!("bin/python{minor}"),
-            "bin/pip3".to_string(),
-            format!("lib/libpython{minor}.so"),
-            format!("lib/libpython{minor}.so.1.0"),
-            format!("lib/python{minor}/os.py"),
-            format!("lib/python{minor}/site-packages/pip/__init__.py"),
-            format!("lib/python{minor}/ensurepip/__init__.py"),
-        ] {
-            assert!(
-                python.join(&expected).exists(),
-                "{}: missing python/{expected}",
-                artifact.url
-            );
-        }
+    let inventory = local_inventory();
+    // One thread per archive: most of the time goes to unpacking and starting pip.
+    let check = |artifact: &Artifact| {
+        let (_temp_dir, python, minor) = unpack_runtime(artifact);
 
         let probe = "import ctypes, json, platform, sqlite3, ssl, sys, venv\n\
                      ctypes.CDLL(None)\n\
@@ -278,7 +292,12 @@ fn runtime_archives_are_relocatable_with_pyenv_hidden() {
             )),
             "{pip_version}"
         );
-    }
+    };
+    std::thread::scope(|scope| {
+        for artifact in &inventory {
+            scope.spawn(|| check(artifact));
+        }
+    });
 }
 
 #[test]

@@ -1,0 +1,206 @@
+//! Checks run at the very start of `build()`, before any layer is touched: settings in the build
+//! environment that would make the dependency install go somewhere other than the app's virtual
+//! environment, or break the Python runtime itself, are rejected with an error naming the
+//! variable.
+//!
+//! Both the buildpack's own process environment and the platform env (`pack build --env`) are
+//! checked: with `clear-env = false` the lifecycle exports platform env into the process, but a
+//! platform may also only write it to `<platform>/env/`.
+
+use crate::errors::ErrorMessage;
+use indoc::formatdoc;
+use std::ffi::OsStr;
+
+/// A variable that must not be set during the build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ForbiddenVar {
+    PipUser,
+    PipTarget,
+    PipPrefix,
+    PipRoot,
+    PythonHome,
+    VirtualEnv,
+}
+
+impl ForbiddenVar {
+    const ALL: [Self; 6] = [
+        Self::PipUser,
+        Self::PipTarget,
+        Self::PipPrefix,
+        Self::PipRoot,
+        Self::PythonHome,
+        Self::VirtualEnv,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::PipUser => "PIP_USER",
+            Self::PipTarget => "PIP_TARGET",
+            Self::PipPrefix => "PIP_PREFIX",
+            Self::PipRoot => "PIP_ROOT",
+            Self::PythonHome => "PYTHONHOME",
+            Self::VirtualEnv => "VIRTUAL_ENV",
+        }
+    }
+
+    /// Why the variable breaks the build, as a sentence that follows "<NAME> is set, ...".
+    fn consequence(self) -> &'static str {
+        match self {
+            Self::PipUser => {
+                "which makes pip install packages into the user's home directory instead of \
+                 the app's virtual environment, so they would be missing when the app runs."
+            }
+            Self::PipTarget => {
+                "which makes pip install packages into that directory instead of the app's \
+                 virtual environment, so they would be missing when the app runs."
+            }
+            Self::PipPrefix | Self::PipRoot => {
+                "which makes pip install packages under that directory instead of the app's \
+                 virtual environment, so they would be missing when the app runs."
+            }
+            Self::PythonHome => {
+                "which makes Python look for its standard library in that directory instead \
+                 of the Python installed by this buildpack, so Python fails to start or mixes \
+                 two installations."
+            }
+            Self::VirtualEnv => {
+                "but the buildpack creates the app's virtual environment itself and sets \
+                 VIRTUAL_ENV to it, so the value you set would be silently ignored."
+            }
+        }
+    }
+
+    /// Whether `value` turns the setting on. pip reads `PIP_USER=0`/`false`/`no`/`off` as off;
+    /// an empty value is treated as unset for every variable.
+    fn is_active(self, value: &OsStr) -> bool {
+        let value = value.to_string_lossy();
+        let value = value.trim();
+        match self {
+            Self::PipUser => !value.is_empty() && !is_pip_false(value),
+            _ => !value.is_empty(),
+        }
+    }
+}
+
+fn is_pip_false(value: &str) -> bool {
+    ["0", "false", "no", "off"]
+        .iter()
+        .any(|falsy| value.eq_ignore_ascii_case(falsy))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ChecksError {
+    /// One or more forbidden variables are set (each listed once, in a fixed order).
+    ForbiddenEnvVars(Vec<ForbiddenVar>),
+}
+
+/// Rejects the forbidden variables found in any of `environments` (the process env and the
+/// platform env).
+pub(crate) fn check_environment<'a, I, K, V>(environments: I) -> Result<(), ChecksError>
+where
+    I: IntoIterator<Item = Vec<(K, V)>>,
+    K: AsRef<OsStr> + 'a,
+    V: AsRef<OsStr> + 'a,
+{
+    let environments: Vec<Vec<(K, V)>> = environments.into_iter().collect();
+    let found: Vec<ForbiddenVar> = ForbiddenVar::ALL
+        .into_iter()
+        .filter(|var| {
+            environments.iter().flatten().any(|(key, value)| {
+                key.as_ref() == OsStr::new(var.name()) && var.is_active(value.as_ref())
+            })
+        })
+        .collect();
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(ChecksError::ForbiddenEnvVars(found))
+    }
+}
+
+impl ChecksError {
+    pub(crate) fn message(&self) -> ErrorMessage {
+        match self {
+            Self::ForbiddenEnvVars(vars) => {
+                let names = vars
+                    .iter()
+                    .map(|var| var.name())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let reasons = vars
+                    .iter()
+                    .map(|var| format!("- {} is set, {}", var.name(), var.consequence()))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                ErrorMessage::new(
+                    format!("Unsupported environment variable: {names}"),
+                    formatdoc! {"
+                        The build environment sets variables that would break the install:
+                        {reasons}
+
+                        Remove them from the build's environment (for example the `--env`
+                        options of `pack build`, or the builder's or CI system's settings), then
+                        build again. The buildpack installs the app's dependencies into its own
+                        virtual environment and puts it on PATH, so no setting is needed.
+                    "},
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        vars.to_vec()
+    }
+
+    #[test]
+    fn ordinary_environment_passes() {
+        assert_eq!(
+            check_environment([
+                env(&[
+                    ("PATH", "/bin"),
+                    ("PIP_INDEX_URL", "https://example.com/simple")
+                ]),
+                env(&[("PIP_USER", "0"), ("PIP_TARGET", ""), ("PYTHONPATH", "/x")]),
+            ]),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn forbidden_variables_from_every_source_are_reported_once() {
+        assert_eq!(
+            check_environment([
+                env(&[("VIRTUAL_ENV", "/venv"), ("PIP_USER", "yes")]),
+                env(&[("PIP_USER", "1"), ("PYTHONHOME", "/opt/python")]),
+            ]),
+            Err(ChecksError::ForbiddenEnvVars(vec![
+                ForbiddenVar::PipUser,
+                ForbiddenVar::PythonHome,
+                ForbiddenVar::VirtualEnv
+            ]))
+        );
+    }
+
+    #[test]
+    fn error_message() {
+        let error = ChecksError::ForbiddenEnvVars(vec![ForbiddenVar::PipTarget]);
+        assert_eq!(
+            error.message().render(),
+            indoc::indoc! {"
+                Error: Unsupported environment variable: PIP_TARGET
+
+                The build environment sets variables that would break the install:
+                - PIP_TARGET is set, which makes pip install packages into that directory instead of the app's virtual environment, so they would be missing when the app runs.
+
+                Remove them from the build's environment (for example the `--env`
+                options of `pack build`, or the builder's or CI system's settings), then
+                build again. The buildpack installs the app's dependencies into its own
+                virtual environment and puts it on PATH, so no setting is needed."}
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! The packaging-tools layer: pip at the version pinned in `requirements/pip.txt`, in a virtual
+//! environment of its own, used to install the app's dependencies into the app's environment
+//! with pip's `--python` option.
+//!
+//! It is cache-only (not `build`, not `launch`): the app image carries no pip (apps that need it
+//! at run time list it in `requirements.txt`), and later buildpacks don't get a `pip` on PATH
+//! that would install into the wrong environment. Keyed by the runtime ([`RuntimeKey`]) and the
+//! pip version. pip is installed with the runtime's own bundled pip (`ensurepip`, which needs no
+//! network), which then upgrades itself to the pinned version.
+//!
+//! For other package managers: [`Pip::command`] gives a pip that installs into any interpreter
+//! (`--python <venv>/bin/python`) without being importable from it, so the target environment
+//! stays exactly what the app asked for.
+
+use crate::PythonBuildpack;
+use crate::errors::BuildpackError;
+use crate::layers::runtime_key::RuntimeKey;
+use crate::packaging_tool_versions::PIP_VERSION;
+use crate::python_version::PythonVersion;
+use crate::tool_command;
+use bullet_stream::global::print;
+use indoc::formatdoc;
+use libcnb::Env;
+use libcnb::build::BuildContext;
+use libcnb::data::layer_name;
+use libcnb::layer::{
+    CachedLayerDefinition, EmptyLayerCause, InvalidMetadataAction, LayerState, RestoredLayerAction,
+};
+use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipLayerMetadata {
+    runtime: RuntimeKey,
+    pip_version: String,
+}
+
+impl PipLayerMetadata {
+    fn changes(&self, cached: &Self) -> Vec<String> {
+        let Self {
+            runtime,
+            pip_version,
+        } = self;
+        let mut changes = runtime.changes(&cached.runtime);
+        if *pip_version != cached.pip_version {
+            changes.push(format!(
+                "The pip version changed from {} to {pip_version}",
+                cached.pip_version
+            ));
+        }
+        changes
+    }
+}
+
+/// The installed pip: run it with [`Pip::command`].
+pub(crate) struct Pip {
+    layer_dir: PathBuf,
+}
+
+impl Pip {
+    /// `pip` from the packaging-tools layer, with `vars` as its environment.
+    pub(crate) fn command(&self, vars: &[(OsString, OsString)]) -> std::process::Command {
+        tool_command::command(self.layer_dir.join("bin/pip"), vars)
+    }
+
+    /// The Python of pip's own environment, which can import pip (for helper scripts).
+    pub(crate) fn python(&self) -> PathBuf {
+        self.layer_dir.join("bin/python")
+    }
+}
+
+/// Creates or reuses the packaging-tools layer. `env` must have the runtime's `python3` on PATH.
+pub(crate) fn install_pip(
+    context: &BuildContext<PythonBuildpack>,
+    env: &Env,
+    python_version: PythonVersion,
+) -> libcnb::Result<Pip, BuildpackError> {
+    let metadata = PipLayerMetadata {
+        runtime: RuntimeKey::new(python_version, &context.target),
+        pip_version: PIP_VERSION.to_string(),
+    };
+    let layer = context.cached_layer(
+        layer_name!("pip"),
+        CachedLayerDefinition {
+            build: false,
+            launch: false,
+            invalid_metadata_action: &|_| InvalidMetadataAction::DeleteLayer,
+            restored_layer_action: &|cached: &PipLayerMetadata, _: &Path| {
+                let changes = metadata.changes(cached);
+                if changes.is_empty() {
+                    (RestoredLayerAction::KeepLayer, changes)
+                } else {
+                    (RestoredLayerAction::DeleteLayer, changes)
+                }
+            },
+        },
+    )?;
+    let pip = Pip {
+        layer_dir: layer.path(),
+    };
+
+    print::bullet(format!("pip {PIP_VERSION} (used during the build only)"));
+    match layer.state {
+        LayerState::Restored { .. } => {
+            print::sub_bullet("Using cached pip");
+            return Ok(pip);
+        }
+        LayerState::Empty { ref cause } => match cause {
+            EmptyLayerCause::RestoredLayerAction { cause: changes } => {
+                print::sub_bullet(format!(
+                    "Discarding cached pip because: {}",
+                    changes.join("; ")
+                ));
+            }
+            EmptyLayerCause::InvalidMetadataAction { .. } => {
+                print::sub_bullet(
+                    "Discarding cached pip because its metadata is from an incomplete or older build",
+                );
+            }
+            EmptyLayerCause::NewlyCreated => {}
+        },
+    }
+
+    // The runtime's own pip (bundled with `ensurepip`, installed offline into the layer's
+    // environment) upgrades itself to the pinned version from the package index.
+    let vars = tool_env(context, env);
+    tool_command::timed(
+        tool_command::command("python3", &vars)
+            .args(["-m", "venv"])
+            .arg(&pip.layer_dir),
+    )
+    .map_err(PackagingToolsError::CreateEnvironment)?;
+    tool_command::timed(
+        pip.command(&vars)
+            .args(["install", "--quiet", "--upgrade"])
+            .arg(format!("pip=={PIP_VERSION}")),
+    )
+    .map_err(PackagingToolsError::InstallPip)?;
+    layer.write_metadata(metadata)?;
+    Ok(pip)
+}
+
+/// The environment for packaging-tool commands (see [`tool_command::tool_env`]).
+pub(crate) fn tool_env(
+    context: &BuildContext<PythonBuildpack>,
+    env: &Env,
+) -> Vec<(OsString, OsString)> {
+    use libcnb::Platform;
+    tool_command::tool_env(env, context.platform.env())
+}
+
+#[derive(Debug)]
+pub(crate) enum PackagingToolsError {
+    CreateEnvironment(fun_run::CmdError),
+    InstallPip(fun_run::CmdError),
+}
+
+impl PackagingToolsError {
+    pub(crate) fn message(&self) -> crate::errors::ErrorMessage {
+        match self {
+            Self::CreateEnvironment(error) => crate::errors::ErrorMessage::new(
+                "Unable to create an environment for pip",
+                formatdoc! {"
+                    The buildpack could not create a virtual environment to hold pip:
+                    {error}
+
+                    This is most likely a problem with the Python runtime or the build
+                    machine's disk. Try the build again; if it keeps failing, please open an
+                    issue with this output.
+                ", error = crate::redact::redact_credentials(&error.to_string())},
+            ),
+            Self::InstallPip(error) => crate::errors::ErrorMessage::new(
+                format!("Unable to install pip {PIP_VERSION}"),
+                formatdoc! {"
+                    The buildpack could not download and install pip from the package index:
+                    {error}
+
+                    If the build uses a private package index, check that PIP_INDEX_URL is
+                    correct and that pip {PIP_VERSION} is available there. Otherwise this is
+                    likely a temporary network problem: try the build again.
+                ", error = crate::redact::redact_credentials(&error.to_string()).trim_end()},
+            ),
+        }
+    }
+}
+
+impl From<PackagingToolsError> for libcnb::Error<BuildpackError> {
+    fn from(error: PackagingToolsError) -> Self {
+        Self::BuildpackError(BuildpackError::PackagingTools(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pip_version_change_is_a_reason() {
+        let runtime = RuntimeKey {
+            python_version: "3.13.0".to_string(),
+            arch: "amd64".to_string(),
+            distro_name: "ubuntu".to_string(),
+            distro_version: "24.04".to_string(),
+        };
+        let new = PipLayerMetadata {
+            runtime: runtime.clone(),
+            pip_version: "26.3".to_string(),
+        };
+        let cached = PipLayerMetadata {
+            runtime: RuntimeKey {
+                python_version: "3.12.1".to_string(),
+                ..runtime
+            },
+            pip_version: "25.0".to_string(),
+        };
+        assert_eq!(
+            new.changes(&cached),
+            [
+                "The Python version changed from 3.12.1 to 3.13.0",
+                "The pip version changed from 25.0 to 26.3"
+            ]
+        );
+    }
+}

@@ -1,0 +1,740 @@
+//! The dependencies layer `venv`: a virtual environment (created `--without-pip` from the
+//! runtime) holding the app's requirements, in the image (`launch`) and visible to later
+//! buildpacks (`build`), and cached.
+//!
+//! Conventions the other package managers follow:
+//! - **Cache key** ([`VenvMetadata`]): the runtime ([`RuntimeKey`]: Python version, arch,
+//!   distro), the tool version, and a SHA-256 per requirement input (every file pulled in with
+//!   `-r`/`-c`, and local projects). Same key: the layer is reused and the package manager is
+//!   not run at all. Runtime changed: the layer is deleted (packages may hold compiled
+//!   extensions for the old runtime). Anything else changed: the environment is updated in
+//!   place, each changed input is named, and packages no longer required are uninstalled, so
+//!   only new packages are downloaded and the result never keeps what the app no longer asks for.
+//! - Before touching a restored layer, its metadata is rewritten with no inputs, so a build that
+//!   fails midway leaves a layer the next build updates again rather than trusts.
+//! - **Bytecode**: installers run without compiling; then `compileall --invalidation-mode
+//!   unchecked-hash` compiles `site-packages`, so `.pyc` files hold no timestamps and two builds
+//!   of the same inputs give identical layers.
+//! - **Env**: `VIRTUAL_ENV` is the layer; its `bin/` goes first on PATH (the lifecycle adds each
+//!   layer's `bin/` in layer-name order, and `python` < `venv`; the layer env also prepends it
+//!   explicitly), so `python` imports the packages and their scripts are commands.
+
+use crate::PythonBuildpack;
+use crate::errors::{BuildpackError, ErrorMessage};
+use crate::layers::pip::{self, Pip};
+use crate::layers::pip_cache;
+use crate::layers::runtime_key::RuntimeKey;
+use crate::packaging_tool_versions::PIP_VERSION;
+use crate::python_version::PythonVersion;
+use crate::redact::redact_credentials;
+use crate::requirements_files::RequirementInputs;
+use crate::tool_command;
+use bullet_stream::global::print;
+use bullet_stream::style;
+use fun_run::CmdError;
+use indoc::formatdoc;
+use libcnb::Env;
+use libcnb::build::BuildContext;
+use libcnb::data::layer_name;
+use libcnb::layer::{
+    CachedLayerDefinition, EmptyLayerCause, InvalidMetadataAction, LayerState, RestoredLayerAction,
+};
+use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// The requirements file pip installs, relative to the app dir.
+pub(crate) const REQUIREMENTS_FILE: &str = "requirements.txt";
+
+const UNREQUIRED_PACKAGES_SCRIPT: &str = include_str!("venv/unrequired_packages.py");
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VenvMetadata {
+    runtime: RuntimeKey,
+    pip_version: String,
+    /// Requirement input (relative path) → SHA-256 of its contents.
+    requirements: BTreeMap<String, String>,
+}
+
+impl VenvMetadata {
+    /// Why a cached environment with the same runtime can't be used as it is.
+    fn input_changes(&self, cached: &Self) -> Vec<String> {
+        let Self {
+            runtime: _,
+            pip_version,
+            requirements,
+        } = self;
+        let mut changes = Vec::new();
+        if *pip_version != cached.pip_version {
+            changes.push(format!(
+                "The pip version changed from {} to {pip_version}",
+                cached.pip_version
+            ));
+        }
+        if cached.requirements.is_empty() {
+            changes.push("The previous build stopped before the install completed".to_string());
+            return changes;
+        }
+        for (input, digest) in requirements {
+            match cached.requirements.get(input) {
+                None => changes.push(format!("{input} was added")),
+                Some(cached_digest) if cached_digest != digest => {
+                    changes.push(format!("{input} changed"));
+                }
+                Some(_) => {}
+            }
+        }
+        for input in cached.requirements.keys() {
+            if !requirements.contains_key(input) {
+                changes.push(format!("{input} was removed"));
+            }
+        }
+        changes
+    }
+}
+
+/// Reads `requirements.txt` and everything it includes (analysis step: before any layer).
+/// `${VAR}` in nested paths expands from the platform env, then the process env, as pip would.
+pub(crate) fn read_inputs(
+    context: &BuildContext<PythonBuildpack>,
+) -> Result<RequirementInputs, DependenciesError> {
+    use libcnb::Platform;
+    let platform_env = context.platform.env();
+    crate::requirements_files::read_requirement_inputs(
+        &context.app_dir,
+        Path::new(REQUIREMENTS_FILE),
+        &|name| {
+            platform_env
+                .get_string_lossy(name)
+                .or_else(|| std::env::var(name).ok())
+        },
+    )
+    .map_err(DependenciesError::RequirementsFile)
+}
+
+/// Installs the app's requirements into the `venv` layer (or reuses it) and adds the layer's
+/// env to `env`.
+pub(crate) fn install_dependencies(
+    context: &BuildContext<PythonBuildpack>,
+    env: &mut Env,
+    python_version: PythonVersion,
+    inputs: &RequirementInputs,
+    pip: &Pip,
+) -> libcnb::Result<(), BuildpackError> {
+    let metadata = VenvMetadata {
+        runtime: RuntimeKey::new(python_version, &context.target),
+        pip_version: PIP_VERSION.to_string(),
+        requirements: inputs.digests.clone(),
+    };
+    let layer = context.cached_layer(
+        layer_name!("venv"),
+        CachedLayerDefinition {
+            build: true,
+            launch: true,
+            invalid_metadata_action: &|_| InvalidMetadataAction::DeleteLayer,
+            restored_layer_action: &|cached: &VenvMetadata, _: &Path| {
+                let runtime_changes = metadata.runtime.changes(&cached.runtime);
+                if runtime_changes.is_empty() {
+                    (
+                        RestoredLayerAction::KeepLayer,
+                        metadata.input_changes(cached),
+                    )
+                } else {
+                    (RestoredLayerAction::DeleteLayer, runtime_changes)
+                }
+            },
+        },
+    )?;
+    let venv_dir = layer.path();
+    let layer_env = LayerEnv::new()
+        .chainable_insert(
+            Scope::All,
+            ModificationBehavior::Override,
+            "VIRTUAL_ENV",
+            &venv_dir,
+        )
+        .chainable_insert(
+            Scope::All,
+            ModificationBehavior::Prepend,
+            "PATH",
+            venv_dir.join("bin"),
+        )
+        .chainable_insert(Scope::All, ModificationBehavior::Delimiter, "PATH", ":");
+    layer.write_env(&layer_env)?;
+    *env = layer_env.apply(Scope::Build, env);
+
+    print::bullet(format!(
+        "Virtual environment {}",
+        style::value(venv_dir.display().to_string())
+    ));
+    let fresh = match &layer.state {
+        LayerState::Restored { cause: changes } if changes.is_empty() => {
+            print::sub_bullet(
+                "Requirements and pip are unchanged: using the cached environment without running pip",
+            );
+            // pip's cache layer is declared again so the platform keeps it for later builds.
+            pip_cache::prepare_pip_cache(context, python_version, false)?;
+            return Ok(());
+        }
+        LayerState::Restored { cause: changes } => {
+            print::sub_bullet(format!(
+                "Updating the cached environment because: {}",
+                changes.join("; ")
+            ));
+            layer.write_metadata(VenvMetadata {
+                requirements: BTreeMap::new(),
+                ..metadata.clone()
+            })?;
+            false
+        }
+        LayerState::Empty { cause } => {
+            match cause {
+                EmptyLayerCause::RestoredLayerAction { cause: changes } => {
+                    print::sub_bullet(format!(
+                        "Discarding the cached environment because: {}",
+                        changes.join("; ")
+                    ));
+                }
+                EmptyLayerCause::InvalidMetadataAction { .. } => print::sub_bullet(
+                    "Discarding the cached environment because its metadata is from an incomplete or older build",
+                ),
+                EmptyLayerCause::NewlyCreated => {}
+            }
+            true
+        }
+    };
+
+    let cache_dir = pip_cache::prepare_pip_cache(context, python_version, true)?;
+    run_pip(
+        context,
+        env,
+        &venv_dir,
+        &cache_dir,
+        fresh,
+        python_version,
+        pip,
+    )?;
+    layer.write_metadata(metadata)?;
+    Ok(())
+}
+
+/// Creates the environment if `fresh`, runs `pip install`, removes what is no longer required
+/// (when updating) and compiles the bytecode.
+fn run_pip(
+    context: &BuildContext<PythonBuildpack>,
+    env: &Env,
+    venv_dir: &Path,
+    cache_dir: &Path,
+    fresh: bool,
+    python_version: PythonVersion,
+    pip: &Pip,
+) -> Result<(), DependenciesError> {
+    let mut vars = pip::tool_env(context, env);
+    vars.push((
+        OsString::from("PIP_CACHE_DIR"),
+        cache_dir.as_os_str().to_os_string(),
+    ));
+    let app_dir = &context.app_dir;
+    let python = venv_dir.join("bin/python");
+
+    if fresh {
+        tool_command::timed(
+            tool_command::command("python3", &vars)
+                .args(["-m", "venv", "--without-pip"])
+                .arg(venv_dir),
+        )
+        .map_err(DependenciesError::CreateVenv)?;
+    }
+
+    tool_command::stream(
+        pip.command(&vars)
+            .current_dir(app_dir)
+            .arg("--python")
+            .arg(&python)
+            .args([
+                "install",
+                "--no-compile",
+                "--requirement",
+                REQUIREMENTS_FILE,
+            ]),
+    )
+    .map_err(|error| DependenciesError::from_pip_failure(&error))?;
+
+    if !fresh {
+        remove_unrequired_packages(app_dir, venv_dir, python_version, pip, &vars)?;
+    }
+
+    tool_command::timed(
+        tool_command::command(&python, &vars)
+            .args([
+                "-m",
+                "compileall",
+                "-q",
+                "-j",
+                "0",
+                "--invalidation-mode",
+                "unchecked-hash",
+            ])
+            .arg(site_packages(venv_dir, python_version)),
+    )
+    .map_err(DependenciesError::Compile)?;
+    Ok(())
+}
+
+fn site_packages(venv_dir: &Path, python_version: PythonVersion) -> PathBuf {
+    venv_dir
+        .join("lib")
+        .join(format!("python{}", python_version.major_minor()))
+        .join("site-packages")
+}
+
+/// Uninstalls what the updated requirements no longer need (see `unrequired_packages.py`).
+fn remove_unrequired_packages(
+    app_dir: &Path,
+    venv_dir: &Path,
+    python_version: PythonVersion,
+    pip: &Pip,
+    vars: &[(OsString, OsString)],
+) -> Result<(), DependenciesError> {
+    let output = tool_command::command(pip.python(), vars)
+        .current_dir(app_dir)
+        .args(["-I", "-c", UNREQUIRED_PACKAGES_SCRIPT])
+        .arg(site_packages(venv_dir, python_version))
+        .arg(REQUIREMENTS_FILE)
+        .output()
+        .map_err(|error| DependenciesError::FindUnrequired(error.to_string()))?;
+    if !output.status.success() {
+        return Err(DependenciesError::FindUnrequired(
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        ));
+    }
+    let unrequired: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect();
+    if unrequired.is_empty() {
+        return Ok(());
+    }
+    print::sub_bullet(format!(
+        "Removing packages the requirements no longer need: {}",
+        unrequired.join(", ")
+    ));
+    tool_command::stream(
+        pip.command(vars)
+            .current_dir(app_dir)
+            .arg("--python")
+            .arg(venv_dir.join("bin/python"))
+            .args(["uninstall", "--yes"])
+            .args(&unrequired),
+    )
+    .map_err(DependenciesError::Uninstall)?;
+    Ok(())
+}
+
+#[derive(Debug)]
+pub(crate) enum DependenciesError {
+    RequirementsFile(crate::requirements_files::RequirementsFileError),
+    CreateVenv(CmdError),
+    /// `pip install` failed; the variants say why, from pip's output.
+    PackageNotFound {
+        package: String,
+    },
+    VersionConflict,
+    BuildFailed {
+        package: Option<String>,
+        hint: Option<String>,
+    },
+    InstallFailed {
+        command: String,
+    },
+    FindUnrequired(String),
+    Uninstall(CmdError),
+    Compile(CmdError),
+}
+
+impl DependenciesError {
+    /// Classifies a failed `pip install` by its (already streamed) output.
+    fn from_pip_failure(error: &CmdError) -> Self {
+        let command = redact_credentials(&error.name());
+        let output = error.output().map_or_else(String::new, |output| {
+            redact_credentials(&format!(
+                "{}\n{}",
+                output.stdout_lossy(),
+                output.stderr_lossy()
+            ))
+        });
+        if let Some(package) = output.lines().find_map(|line| {
+            line.trim()
+                .strip_prefix("ERROR: No matching distribution found for ")
+        }) {
+            return Self::PackageNotFound {
+                package: package.trim().to_string(),
+            };
+        }
+        if output.contains("ResolutionImpossible") || output.contains("conflicting dependencies") {
+            return Self::VersionConflict;
+        }
+        let build_failed = output.contains("Failed to build")
+            || output.contains("Failed building wheel")
+            || output.contains("metadata-generation-failed")
+            || output.contains("subprocess-exited-with-error");
+        if build_failed {
+            return Self::BuildFailed {
+                package: failed_package(&output),
+                hint: missing_system_dependency(&output),
+            };
+        }
+        Self::InstallFailed { command }
+    }
+
+    pub(crate) fn message(&self) -> ErrorMessage {
+        match self {
+            Self::RequirementsFile(error) => error.message(),
+            Self::CreateVenv(error) => ErrorMessage::new(
+                "Unable to create the virtual environment",
+                formatdoc! {"
+                    The buildpack could not create the app's virtual environment:
+                    {error}
+
+                    This is most likely a problem with the Python runtime or the build
+                    machine's disk. Try the build again; if it keeps failing, please open an
+                    issue with this output.
+                ", error = redact_credentials(&error.to_string())},
+            ),
+            Self::PackageNotFound { package } => ErrorMessage::new(
+                format!("Package not found: {package}"),
+                formatdoc! {"
+                    pip could not find a version of `{package}` that matches the requirements
+                    and supports this Python version (see pip's output above).
+
+                    Check the package name and version in requirements.txt (or the file that
+                    includes it) for typos, that the version exists on the package index and
+                    supports this Python version, and, for a private index, that PIP_INDEX_URL
+                    or PIP_EXTRA_INDEX_URL is set.
+                "},
+            ),
+            Self::VersionConflict => ErrorMessage::new(
+                "Conflicting package versions",
+                formatdoc! {"
+                    The requirements ask for versions of packages that can't be installed
+                    together: pip's output above lists the packages and the versions each one
+                    requires.
+
+                    Change the versions in requirements.txt so they agree (loosen or remove a
+                    pin), check the result locally with `pip install -r requirements.txt`, then
+                    build again.
+                "},
+            ),
+            Self::BuildFailed { package, hint } => {
+                let package = package
+                    .as_ref()
+                    .map_or_else(|| "a package".to_string(), |name| format!("`{name}`"));
+                let hint = hint
+                    .as_ref()
+                    .map_or_else(String::new, |hint| format!("{hint}\n\n"));
+                ErrorMessage::new(
+                    "Unable to build a package from source",
+                    formatdoc! {"
+                        pip had to build {package} from source (it has no wheel for this Python
+                        version and platform, or it is a local project), and the build failed:
+                        see pip's output above.
+
+                        {hint}Either use a version of the package that publishes wheels for this
+                        Python version (check its files on the package index), or, if it needs
+                        system libraries or headers at build time, add them to the build image
+                        (for example with a buildpack that installs apt packages).
+                    "},
+                )
+            }
+            Self::InstallFailed { command } => ErrorMessage::new(
+                "Unable to install the dependencies",
+                formatdoc! {"
+                    {command} failed (see its output above).
+
+                    Check pip's errors above. If they mention a network problem, try the build
+                    again; otherwise fix requirements.txt and check it locally with
+                    `pip install -r requirements.txt`.
+                ", command = style::command(command)},
+            ),
+            Self::FindUnrequired(details) => ErrorMessage::new(
+                "Unable to find the packages the requirements no longer need",
+                formatdoc! {"
+                    After updating the cached virtual environment, the buildpack could not work
+                    out which installed packages the requirements no longer need:
+                    {details}
+
+                    Please open an issue with this output. To build now, clear the build
+                    cache (for example `pack build --clear-cache`).
+                ", details = redact_credentials(details)},
+            ),
+            Self::Uninstall(error) => ErrorMessage::new(
+                "Unable to remove packages the requirements no longer need",
+                formatdoc! {"
+                    {error}
+
+                    To build now, clear the build cache (for example `pack build --clear-cache`).
+                ", error = redact_credentials(&error.to_string())},
+            ),
+            Self::Compile(error) => ErrorMessage::new(
+                "Unable to compile the installed packages' bytecode",
+                formatdoc! {"
+                    {error}
+
+                    An installed package contains Python code this Python version can't
+                    compile: check that every package in requirements.txt supports it.
+                ", error = redact_credentials(&error.to_string())},
+            ),
+        }
+    }
+}
+
+/// The package whose build failed, from pip's "Failed to build X" / "Failed building wheel for
+/// X" / "× … for X" lines.
+fn failed_package(output: &str) -> Option<String> {
+    output.lines().find_map(|line| {
+        let line = line.trim();
+        line.strip_prefix("Failed building wheel for ")
+            .or_else(|| line.strip_prefix("ERROR: Failed building wheel for "))
+            .or_else(|| line.strip_prefix("ERROR: Failed to build installable wheels for some pyproject.toml based projects ("))
+            .or_else(|| line.strip_prefix("ERROR: Failed to build "))
+            .or_else(|| line.strip_prefix("Failed to build "))
+            .map(|name| {
+                name.trim_end_matches(')')
+                    .trim_end_matches(['.', ' '])
+                    .trim_matches(['\'', '"', '`'])
+                    .to_string()
+            })
+            .filter(|name| !name.is_empty() && !name.contains(' '))
+    })
+}
+
+/// A sentence naming the system library or tool the build output says is missing.
+fn missing_system_dependency(output: &str) -> Option<String> {
+    for (needle, hint) in [
+        (
+            "pg_config",
+            "The build needs PostgreSQL's `pg_config` and headers (Debian/Ubuntu package\n\
+             `libpq-dev`). For psycopg2, consider `psycopg2-binary` or `psycopg[binary]`.",
+        ),
+        (
+            "mysql_config",
+            "The build needs MySQL's `mysql_config` and headers (Debian/Ubuntu package\n\
+             `default-libmysqlclient-dev`).",
+        ),
+        (
+            "xmlsec1",
+            "The build needs the xmlsec1 library and headers (Debian/Ubuntu package\n\
+             `libxmlsec1-dev`).",
+        ),
+    ] {
+        if output.contains(needle) {
+            return Some(hint.to_string());
+        }
+    }
+    let header = output.lines().find_map(|line| {
+        let (_, rest) = line.split_once("fatal error: ")?;
+        let (header, _) = rest.split_once(": No such file or directory")?;
+        Some(header.trim().to_string())
+    });
+    if let Some(header) = header {
+        return Some(format!(
+            "The compiler could not find the header `{header}`: the build image lacks the\n\
+             development package of a system library (on Debian/Ubuntu usually named\n\
+             `lib<name>-dev`)."
+        ));
+    }
+    if output.contains("error: command 'gcc' failed")
+        || output.contains("command 'cc' failed")
+        || output.contains("gcc: not found")
+        || output.contains("unable to execute 'gcc'")
+    {
+        return Some("The build needs a C compiler, which the build image lacks.".to_string());
+    }
+    if output.contains("Unable to find a compatible Rust")
+        || output.contains("can't find Rust compiler")
+    {
+        return Some("The build needs a Rust compiler, which the build image lacks.".to_string());
+    }
+    None
+}
+
+impl From<DependenciesError> for libcnb::Error<BuildpackError> {
+    fn from(error: DependenciesError) -> Self {
+        Self::BuildpackError(BuildpackError::Dependencies(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtime() -> RuntimeKey {
+        RuntimeKey {
+            python_version: "3.13.0".to_string(),
+            arch: "amd64".to_string(),
+            distro_name: "ubuntu".to_string(),
+            distro_version: "24.04".to_string(),
+        }
+    }
+
+    fn metadata(pip_version: &str, inputs: &[(&str, &str)]) -> VenvMetadata {
+        VenvMetadata {
+            runtime: runtime(),
+            pip_version: pip_version.to_string(),
+            requirements: inputs
+                .iter()
+                .map(|(name, digest)| ((*name).to_string(), (*digest).to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_changed_input_is_named() {
+        let cached = metadata(
+            "25.0",
+            &[("requirements.txt", "a"), ("requirements/dev.txt", "b")],
+        );
+        let new = metadata(
+            "26.3",
+            &[("requirements.txt", "a2"), ("requirements/prod.txt", "c")],
+        );
+        assert_eq!(
+            new.input_changes(&cached),
+            [
+                "The pip version changed from 25.0 to 26.3",
+                "requirements.txt changed",
+                "requirements/prod.txt was added",
+                "requirements/dev.txt was removed",
+            ]
+        );
+        assert!(new.input_changes(&new).is_empty());
+        assert_eq!(
+            new.input_changes(&metadata("26.3", &[])),
+            ["The previous build stopped before the install completed"]
+        );
+    }
+
+    #[test]
+    fn serialized_form_is_pinned() {
+        // Changing this format discards every user's cache: do it deliberately.
+        assert_eq!(
+            toml::to_string(&metadata("26.3", &[("requirements.txt", "ab12")])).unwrap(),
+            indoc::indoc! {r#"
+                pip_version = "26.3"
+
+                [runtime]
+                python_version = "3.13.0"
+                arch = "amd64"
+                distro_name = "ubuntu"
+                distro_version = "24.04"
+
+                [requirements]
+                "requirements.txt" = "ab12"
+            "#}
+        );
+    }
+
+    const NOT_FOUND: &str = "\
+ERROR: Could not find a version that satisfies the requirement nope-xyz==1.0 (from versions: none)
+ERROR: No matching distribution found for nope-xyz==1.0
+";
+
+    const CONFLICT: &str = "\
+The conflict is caused by:
+    The user requested werkzeug==2.0.0
+    flask 3.1.0 depends on Werkzeug>=3.1
+ERROR: Cannot install -r r2.txt (line 1) and werkzeug==2.0.0 because these package versions have conflicting dependencies.
+ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/#dealing-with-dependency-conflicts
+";
+
+    const BUILD_FAILED: &str = "\
+  × Building wheel for fastparse (pyproject.toml) did not run successfully.
+  ╰─> [10 lines of output]
+      fastparse.c:2:10: fatal error: snappy-c.h: No such file or directory
+      compilation terminated.
+      [end of output]
+  ERROR: Failed building wheel for fastparse
+Failed to build fastparse
+error: failed-wheel-build-for-install
+";
+
+    fn classify(output: &str) -> DependenciesError {
+        use fun_run::OutputWithName;
+        use std::os::unix::process::ExitStatusExt;
+        let error = fun_run::CmdError::NonZeroExitAlreadyStreamed(
+            std::process::Output {
+                status: std::process::ExitStatus::from_raw(256),
+                stdout: Vec::new(),
+                stderr: output.as_bytes().to_vec(),
+            }
+            .named("pip install"),
+        );
+        DependenciesError::from_pip_failure(&error)
+    }
+
+    #[test]
+    fn package_not_found() {
+        assert_eq!(
+            classify(NOT_FOUND).message().render(),
+            indoc::indoc! {"
+                Error: Package not found: nope-xyz==1.0
+
+                pip could not find a version of `nope-xyz==1.0` that matches the requirements
+                and supports this Python version (see pip's output above).
+
+                Check the package name and version in requirements.txt (or the file that
+                includes it) for typos, that the version exists on the package index and
+                supports this Python version, and, for a private index, that PIP_INDEX_URL
+                or PIP_EXTRA_INDEX_URL is set."}
+        );
+    }
+
+    #[test]
+    fn version_conflict() {
+        assert_eq!(
+            classify(CONFLICT).message().render(),
+            indoc::indoc! {"
+                Error: Conflicting package versions
+
+                The requirements ask for versions of packages that can't be installed
+                together: pip's output above lists the packages and the versions each one
+                requires.
+
+                Change the versions in requirements.txt so they agree (loosen or remove a
+                pin), check the result locally with `pip install -r requirements.txt`, then
+                build again."}
+        );
+    }
+
+    #[test]
+    fn sdist_build_failure_names_package_and_missing_header() {
+        assert_eq!(
+            classify(BUILD_FAILED).message().render(),
+            indoc::indoc! {"
+                Error: Unable to build a package from source
+
+                pip had to build `fastparse` from source (it has no wheel for this Python
+                version and platform, or it is a local project), and the build failed:
+                see pip's output above.
+
+                The compiler could not find the header `snappy-c.h`: the build image lacks the
+                development package of a system library (on Debian/Ubuntu usually named
+                `lib<name>-dev`).
+
+                Either use a version of the package that publishes wheels for this
+                Python version (check its files on the package index), or, if it needs
+                system libraries or headers at build time, add them to the build image
+                (for example with a buildpack that installs apt packages)."}
+        );
+        assert!(matches!(
+            classify("Error: pg_config executable not found.\nFailed to build psycopg2\n"),
+            DependenciesError::BuildFailed { package: Some(package), hint: Some(hint) }
+                if package == "psycopg2" && hint.contains("libpq-dev")
+        ));
+    }
+}

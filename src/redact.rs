@@ -1,0 +1,115 @@
+//! Hiding credentials in anything the buildpack prints: commands, error messages and the
+//! streamed output of package managers. An index URL like `https://user:token@host/simple` is
+//! shown as `https://****@host/simple`. Every package manager module should print commands and
+//! stream output through [`redact_credentials`] / [`RedactingWriter`].
+
+use std::io::{self, Write};
+
+/// `text` with the user-info part of every `scheme://user[:password]@host` URL replaced by
+/// `****`.
+pub(crate) fn redact_credentials(text: &str) -> String {
+    let mut result = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(index) = rest.find("://") {
+        let (before, after) = rest.split_at(index + 3);
+        result.push_str(before);
+        let authority_end = after
+            .find(|c: char| {
+                c == '/' || c == '?' || c == '#' || c.is_whitespace() || "\"'<>`,;()[]".contains(c)
+            })
+            .unwrap_or(after.len());
+        let (authority, remainder) = after.split_at(authority_end);
+        match authority.rfind('@') {
+            Some(at) if at > 0 => {
+                result.push_str("****");
+                result.push_str(&authority[at..]);
+            }
+            _ => result.push_str(authority),
+        }
+        rest = remainder;
+    }
+    result.push_str(rest);
+    result
+}
+
+/// A writer that passes through whole lines with credentials redacted (see
+/// [`redact_credentials`]). Output is held back only until the next newline or carriage return.
+pub(crate) struct RedactingWriter<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> RedactingWriter<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Self {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+
+    fn write_pending(&mut self, up_to: usize) -> io::Result<()> {
+        let line: Vec<u8> = self.pending.drain(..up_to).collect();
+        let redacted = redact_credentials(&String::from_utf8_lossy(&line));
+        self.inner.write_all(redacted.as_bytes())
+    }
+}
+
+impl<W: Write> Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if let Some(last_break) = self
+            .pending
+            .iter()
+            .rposition(|b| *b == b'\n' || *b == b'\r')
+        {
+            self.write_pending(last_break + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_pending(self.pending.len())?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for RedactingWriter<W> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_user_info_only() {
+        assert_eq!(
+            redact_credentials(
+                "Looking in indexes: https://user:s3cret@pypi.example.com/simple, \
+                 https://token@other.example.com/simple https://pypi.org/simple \
+                 git+https://x:y@github.com/a/b.git@v1 no-url@here"
+            ),
+            "Looking in indexes: https://****@pypi.example.com/simple, \
+             https://****@other.example.com/simple https://pypi.org/simple \
+             git+https://****@github.com/a/b.git@v1 no-url@here"
+        );
+    }
+
+    #[test]
+    fn writer_redacts_across_split_writes() {
+        let mut output = Vec::new();
+        {
+            let mut writer = RedactingWriter::new(&mut output);
+            writer.write_all(b"Downloading https://us").unwrap();
+            writer
+                .write_all(b"er:pass@host/x.whl\nlast https://a:b@c")
+                .unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(output).unwrap(),
+            "Downloading https://****@host/x.whl\nlast https://****@c"
+        );
+    }
+}

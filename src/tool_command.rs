@@ -1,0 +1,104 @@
+//! Running packaging tools (pip now; uv, Poetry, Pipenv later) the same way everywhere:
+//!
+//! - [`tool_env`]: the child's environment is this build's env (the process env, with the
+//!   runtime on PATH from the layers so far), plus any platform env var (`pack build --env
+//!   PIP_INDEX_URL=…`) the process env lacks (with `clear-env = false` the lifecycle exports
+//!   them already, and the layers' changes, such as PATH, must win), minus variables that would
+//!   make the tool see packages that are not part of the app (`PYTHONPATH`), plus settings for
+//!   non-interactive, unbuffered output.
+//! - [`stream`]: prints the exact command (credentials redacted) and streams its output through
+//!   [`RedactingWriter`], keeping the captured output for error analysis.
+
+use crate::redact::{RedactingWriter, redact_credentials};
+use bullet_stream::global::print;
+use bullet_stream::style;
+use fun_run::{CmdError, CommandWithName, NamedOutput};
+use libcnb::Env;
+use std::ffi::OsString;
+use std::process::Command;
+
+/// Variables removed from every tool's environment.
+const REMOVED: [&str; 2] = ["PYTHONPATH", "PIP_PYTHON"];
+
+/// Settings every tool run gets.
+const FORCED: [(&str, &str); 4] = [
+    ("PYTHONUNBUFFERED", "1"),
+    ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+    ("PIP_NO_INPUT", "1"),
+    ("PIP_ROOT_USER_ACTION", "ignore"),
+];
+
+/// The environment for a tool's process (see the module docs).
+pub(crate) fn tool_env(build_env: &Env, platform_env: &Env) -> Vec<(OsString, OsString)> {
+    let mut vars: std::collections::BTreeMap<OsString, OsString> = build_env
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    for (key, value) in platform_env {
+        vars.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    for (key, value) in FORCED {
+        vars.insert(OsString::from(key), OsString::from(value));
+    }
+    for key in REMOVED {
+        vars.remove(&OsString::from(key));
+    }
+    vars.into_iter().collect()
+}
+
+/// A command with exactly `vars` as its environment.
+pub(crate) fn command(program: impl Into<OsString>, vars: &[(OsString, OsString)]) -> Command {
+    let mut command = Command::new(program.into());
+    command
+        .env_clear()
+        .envs(vars.iter().map(|(key, value)| (key, value)));
+    command
+}
+
+/// Prints "Running `<command>`" and streams the command's output, credentials redacted.
+pub(crate) fn stream(command: &mut Command) -> Result<NamedOutput, CmdError> {
+    let name = redact_credentials(&fun_run::display(command));
+    print::sub_stream_with(
+        format!("Running {}", style::command(&name)),
+        |stdout, stderr| {
+            command
+                .named(&name)
+                .stream_output(RedactingWriter::new(stdout), RedactingWriter::new(stderr))
+        },
+    )
+}
+
+/// Runs a quiet command with a timer, credentials redacted from its name.
+pub(crate) fn timed(command: &mut Command) -> Result<NamedOutput, CmdError> {
+    let name = redact_credentials(&fun_run::display(command));
+    print::sub_time_cmd(command.named(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_env_wins_platform_env_fills_in() {
+        let mut build_env = Env::new();
+        build_env.insert("PATH", "/layers/python/bin:/invalid");
+        build_env.insert("PYTHONPATH", "/invalid");
+        build_env.insert("PIP_DISABLE_PIP_VERSION_CHECK", "0");
+        let mut platform_env = Env::new();
+        platform_env.insert("PATH", "/invalid");
+        platform_env.insert("PIP_INDEX_URL", "https://user:pass@example.com/simple");
+        let vars = tool_env(&build_env, &platform_env);
+        let get = |key: &str| {
+            vars.iter()
+                .find(|(name, _)| name == key)
+                .map(|(_, value)| value.to_string_lossy().into_owned())
+        };
+        assert_eq!(get("PATH").as_deref(), Some("/layers/python/bin:/invalid"));
+        assert_eq!(
+            get("PIP_INDEX_URL").as_deref(),
+            Some("https://user:pass@example.com/simple")
+        );
+        assert_eq!(get("PIP_DISABLE_PIP_VERSION_CHECK").as_deref(), Some("1"));
+        assert_eq!(get("PYTHONPATH"), None);
+    }
+}

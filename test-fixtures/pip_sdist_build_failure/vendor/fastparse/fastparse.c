@@ -1,0 +1,2 @@
+#include <Python.h>
+#include <snappy-c.h>
