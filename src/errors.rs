@@ -8,6 +8,8 @@ use indoc::formatdoc;
 /// that raises it, together with the message a user sees (`fn message(&self) -> ErrorMessage`).
 #[derive(Debug)]
 pub(crate) enum BuildpackError {
+    /// Django's collectstatic, the Procfile and the default processes.
+    Steps(crate::steps::StepsError),
     /// A setting in the build environment that would break the build (`checks.rs`).
     Checks(crate::checks::ChecksError),
     /// Installing pip into the packaging-tools layer failed (`layers/pip.rs`).
@@ -63,6 +65,7 @@ fn error_message(error: &libcnb::Error<BuildpackError>) -> ErrorMessage {
 
 fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
     match error {
+        BuildpackError::Steps(error) => error.message(),
         BuildpackError::Checks(error) => error.message(),
         BuildpackError::PackagingTools(error) => error.message(),
         BuildpackError::Dependencies(error) => error.message(),

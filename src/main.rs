@@ -9,6 +9,7 @@ mod packaging_tool_versions;
 mod python_version;
 mod redact;
 mod requirements_files;
+mod steps;
 mod tool_command;
 mod version_sources;
 
@@ -124,8 +125,11 @@ impl Buildpack for PythonBuildpack {
             }
         }
 
+        let launch = steps::run(&context, &env)?;
+
         print::all_done(&Some(started));
         BuildResultBuilder::new()
+            .launch(launch)
             .store(store_for_next_build(python.artifact.version))
             .build()
     }
