@@ -3,8 +3,8 @@
 #[cfg(not(feature = "pack"))]
 use crate::support::default_build_config;
 use crate::support::runtime_server::{
-    Fault, ScopedInventory, available_versions, ensure_test_runtimes, fault_inventory_url,
-    inventory_url, runtime_server_url, test_runtimes_dir,
+    self, Fault, InventoryArtifact, ScopedInventory, available_versions, ensure_test_runtimes,
+    fault_inventory_url, inventory_url, runtime_server_url, test_runtimes_dir,
 };
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -16,27 +16,11 @@ use std::process::Command;
 #[cfg(not(feature = "pack"))]
 use local_platform::testing::{TestRunner, assert_contains};
 
-#[derive(serde::Deserialize)]
-struct Inventory {
-    artifacts: Vec<Artifact>,
+fn parse_inventory(text: &str) -> Vec<InventoryArtifact> {
+    runtime_server::parse_inventory(text).expect("the inventory parses")
 }
 
-#[derive(serde::Deserialize, Debug)]
-struct Artifact {
-    version: String,
-    os: String,
-    arch: String,
-    url: String,
-    sha256: String,
-}
-
-fn parse_inventory(text: &str) -> Vec<Artifact> {
-    toml::from_str::<Inventory>(text)
-        .expect("inventory.toml parses")
-        .artifacts
-}
-
-fn local_inventory() -> Vec<Artifact> {
+fn local_inventory() -> Vec<InventoryArtifact> {
     ensure_test_runtimes();
     let path = test_runtimes_dir().join("inventory.toml");
     parse_inventory(&std::fs::read_to_string(&path).expect("the script wrote inventory.toml"))
@@ -75,7 +59,7 @@ fn get(url: &str) -> (u16, Result<Vec<u8>, std::io::Error>) {
 }
 
 /// URL of an inventory's artifact, resolved against the inventory URL as the buildpack does.
-fn artifact_url(inventory_url: &str, artifact: &Artifact) -> String {
+fn artifact_url(inventory_url: &str, artifact: &InventoryArtifact) -> String {
     let (base, _) = inventory_url
         .rsplit_once('/')
         .expect("an inventory URL has a path");
@@ -175,7 +159,7 @@ fn unpack(archive: &[u8], destination: &Path) -> Vec<String> {
 /// Unpacks an archive of the inventory into a temporary directory, checking its digest and its
 /// python-build-standalone layout. Returns the directory (deleted on drop), its `python/` dir
 /// and the `X.Y` version.
-fn unpack_runtime(artifact: &Artifact) -> (tempfile::TempDir, PathBuf, String) {
+fn unpack_runtime(artifact: &InventoryArtifact) -> (tempfile::TempDir, PathBuf, String) {
     let archive =
         std::fs::read(test_runtimes_dir().join(&artifact.url)).expect("read the runtime archive");
     assert_eq!(sha256_hex(&archive), artifact.sha256, "{}", artifact.url);
@@ -234,7 +218,7 @@ fn runtime_archives_are_relocatable_with_pyenv_hidden() {
     let pyenv_root = pyenv_root();
     let inventory = local_inventory();
     // One thread per archive: most of the time goes to unpacking and starting pip.
-    let check = |artifact: &Artifact| {
+    let check = |artifact: &InventoryArtifact| {
         let (_temp_dir, python, minor) = unpack_runtime(artifact);
 
         let probe = "import ctypes, json, platform, sqlite3, ssl, sys, venv\n\
@@ -453,7 +437,7 @@ fn the_default_build_config_installs_python_from_the_runtime_server() {
         assert_eq!(scoped.requests(), ["/inventory.toml", archive.as_str()]);
 
         let output = context.run_shell_command(
-            "python3 -c 'import platform, sqlite3, ssl, sys; print(platform.python_version(), sys.prefix)'",
+            "python3 -c 'import platform, sqlite3, ssl, sys; print(platform.python_version(), sys.base_prefix)'",
         );
         let (reported_version, prefix) = output.stdout.trim().split_once(' ').unwrap();
         assert_eq!(reported_version, version);

@@ -5,8 +5,8 @@
 //! It is cache-only (not `build`, not `launch`): the app image carries no pip (apps that need it
 //! at run time list it in `requirements.txt`), and later buildpacks don't get a `pip` on PATH
 //! that would install into the wrong environment. Keyed by the runtime ([`RuntimeKey`]) and the
-//! pip version. pip is installed with the runtime's own bundled pip (`ensurepip`, which needs no
-//! network), which then upgrades itself to the pinned version.
+//! pip version. pip is installed by the runtime's bundled pip wheel (from `ensurepip`), run in
+//! place.
 //!
 //! For other package managers: [`Pip::command`] gives a pip that installs into any interpreter
 //! (`--python <venv>/bin/python`) without being importable from it, so the target environment
@@ -123,23 +123,64 @@ pub(crate) fn install_pip(
         },
     }
 
-    // The runtime's own pip (bundled with `ensurepip`, installed offline into the layer's
-    // environment) upgrades itself to the pinned version from the package index.
+    // The runtime's bundled pip wheel (from `ensurepip`, run in place as pip documents for
+    // `pip-*.whl/pip`) installs the pinned pip into the layer's environment: faster than
+    // installing the bundled pip first and upgrading it.
     let vars = tool_env(context, env);
+    let bundled_pip = bundled_pip_wheel(&vars)?;
     tool_command::timed(
         tool_command::command("python3", &vars)
-            .args(["-m", "venv"])
+            .args(["-m", "venv", "--without-pip"])
             .arg(&pip.layer_dir),
     )
     .map_err(PackagingToolsError::CreateEnvironment)?;
     tool_command::timed(
-        pip.command(&vars)
-            .args(["install", "--quiet", "--upgrade"])
+        tool_command::command("python3", &vars)
+            .arg(bundled_pip.join("pip"))
+            .arg("--python")
+            .arg(pip.python())
+            .args(["install", "--quiet"])
             .arg(format!("pip=={PIP_VERSION}")),
     )
     .map_err(PackagingToolsError::InstallPip)?;
     layer.write_metadata(metadata)?;
     Ok(pip)
+}
+
+/// The pip wheel the runtime bundles for `ensurepip` (`lib/python3.X/ensurepip/_bundled/`).
+fn bundled_pip_wheel(vars: &[(OsString, OsString)]) -> Result<PathBuf, PackagingToolsError> {
+    let output = tool_command::command("python3", vars)
+        .args([
+            "-I",
+            "-c",
+            "import ensurepip, os; print(os.path.dirname(ensurepip.__file__))",
+        ])
+        .output()
+        .map_err(|error| PackagingToolsError::NoBundledPip(error.to_string()))?;
+    if !output.status.success() {
+        return Err(PackagingToolsError::NoBundledPip(
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        ));
+    }
+    let bundled = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()).join("_bundled");
+    let mut wheels: Vec<PathBuf> = std::fs::read_dir(&bundled)
+        .map_err(|error| {
+            PackagingToolsError::NoBundledPip(format!("{}: {error}", bundled.display()))
+        })?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension().is_some_and(|extension| extension == "whl")
+                && path
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with("pip-"))
+        })
+        .collect();
+    wheels.sort();
+    wheels.pop().ok_or_else(|| {
+        PackagingToolsError::NoBundledPip(format!("no pip-*.whl in {}", bundled.display()))
+    })
 }
 
 /// The environment for packaging-tool commands (see [`tool_command::tool_env`]).
@@ -153,6 +194,8 @@ pub(crate) fn tool_env(
 
 #[derive(Debug)]
 pub(crate) enum PackagingToolsError {
+    /// The runtime has no `ensurepip` pip wheel to bootstrap from.
+    NoBundledPip(String),
     CreateEnvironment(fun_run::CmdError),
     InstallPip(fun_run::CmdError),
 }
@@ -160,6 +203,18 @@ pub(crate) enum PackagingToolsError {
 impl PackagingToolsError {
     pub(crate) fn message(&self) -> crate::errors::ErrorMessage {
         match self {
+            Self::NoBundledPip(details) => crate::errors::ErrorMessage::new(
+                "Unable to find the Python runtime's bundled pip",
+                formatdoc! {"
+                    The buildpack installs pip with the pip wheel every Python runtime bundles
+                    for `ensurepip` (in lib/python3.X/ensurepip/_bundled/), but found none:
+                    {details}
+
+                    The Python runtime is incomplete. If it comes from a custom inventory
+                    (BP_PYTHON_INVENTORY), use python-build-standalone's `install_only`
+                    archives, which include it.
+                "},
+            ),
             Self::CreateEnvironment(error) => crate::errors::ErrorMessage::new(
                 "Unable to create an environment for pip",
                 formatdoc! {"

@@ -246,7 +246,7 @@ fn run_pip(
                 .args(["-m", "venv", "--without-pip"])
                 .arg(venv_dir),
         )
-        .map_err(DependenciesError::CreateVenv)?;
+        .map_err(|error| DependenciesError::Environment(EnvironmentError::CreateVenv(error)))?;
     }
 
     tool_command::stream(
@@ -280,7 +280,7 @@ fn run_pip(
             ])
             .arg(site_packages(venv_dir, python_version)),
     )
-    .map_err(DependenciesError::Compile)?;
+    .map_err(|error| DependenciesError::Environment(EnvironmentError::Compile(error)))?;
     Ok(())
 }
 
@@ -305,10 +305,14 @@ fn remove_unrequired_packages(
         .arg(site_packages(venv_dir, python_version))
         .arg(REQUIREMENTS_FILE)
         .output()
-        .map_err(|error| DependenciesError::FindUnrequired(error.to_string()))?;
+        .map_err(|error| {
+            DependenciesError::Environment(EnvironmentError::FindUnrequired(error.to_string()))
+        })?;
     if !output.status.success() {
-        return Err(DependenciesError::FindUnrequired(
-            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        return Err(DependenciesError::Environment(
+            EnvironmentError::FindUnrequired(
+                String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            ),
         ));
     }
     let unrequired: Vec<String> = String::from_utf8_lossy(&output.stdout)
@@ -332,19 +336,24 @@ fn remove_unrequired_packages(
             .args(["uninstall", "--yes"])
             .args(&unrequired),
     )
-    .map_err(DependenciesError::Uninstall)?;
+    .map_err(|error| DependenciesError::Environment(EnvironmentError::Uninstall(error)))?;
     Ok(())
 }
 
 #[derive(Debug)]
 pub(crate) enum DependenciesError {
     RequirementsFile(crate::requirements_files::RequirementsFileError),
-    CreateVenv(CmdError),
+    /// Creating or tidying the environment failed.
+    Environment(EnvironmentError),
     /// `pip install` failed; the variants say why, from pip's output.
     PackageNotFound {
         package: String,
     },
     VersionConflict,
+    /// A downloaded file's hash differs from the `--hash` in the requirements.
+    HashMismatch,
+    /// Some requirements have `--hash` and others don't.
+    HashesMissing,
     BuildFailed {
         package: Option<String>,
         hint: Option<String>,
@@ -352,9 +361,6 @@ pub(crate) enum DependenciesError {
     InstallFailed {
         command: String,
     },
-    FindUnrequired(String),
-    Uninstall(CmdError),
-    Compile(CmdError),
 }
 
 impl DependenciesError {
@@ -376,6 +382,12 @@ impl DependenciesError {
                 package: package.trim().to_string(),
             };
         }
+        if output.contains("DO NOT MATCH THE HASHES") {
+            return Self::HashMismatch;
+        }
+        if output.contains("Hashes are required in --require-hashes mode") {
+            return Self::HashesMissing;
+        }
         if output.contains("ResolutionImpossible") || output.contains("conflicting dependencies") {
             return Self::VersionConflict;
         }
@@ -395,17 +407,7 @@ impl DependenciesError {
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
             Self::RequirementsFile(error) => error.message(),
-            Self::CreateVenv(error) => ErrorMessage::new(
-                "Unable to create the virtual environment",
-                formatdoc! {"
-                    The buildpack could not create the app's virtual environment:
-                    {error}
-
-                    This is most likely a problem with the Python runtime or the build
-                    machine's disk. Try the build again; if it keeps failing, please open an
-                    issue with this output.
-                ", error = redact_credentials(&error.to_string())},
-            ),
+            Self::Environment(error) => error.message(),
             Self::PackageNotFound { package } => ErrorMessage::new(
                 format!("Package not found: {package}"),
                 formatdoc! {"
@@ -428,6 +430,30 @@ impl DependenciesError {
                     Change the versions in requirements.txt so they agree (loosen or remove a
                     pin), check the result locally with `pip install -r requirements.txt`, then
                     build again.
+                "},
+            ),
+            Self::HashMismatch => ErrorMessage::new(
+                "Package hashes don't match",
+                formatdoc! {"
+                    A file pip downloaded has a different SHA-256 hash than the `--hash` given
+                    for it in the requirements: pip's output above names the package, the hash
+                    expected and the hash it got.
+
+                    If you changed the package's version, update its hashes too (for example
+                    with `pip-compile --generate-hashes` or `uv pip compile --generate-hashes`).
+                    Otherwise the file on the package index is not the one you locked: check
+                    where it comes from before trusting it.
+                "},
+            ),
+            Self::HashesMissing => ErrorMessage::new(
+                "Some requirements have no hashes",
+                formatdoc! {"
+                    At least one requirement has a `--hash`, which makes pip require a hash for
+                    every package, including dependencies, but some have none: pip's output
+                    above lists them with the hashes of the files it downloaded.
+
+                    Add the missing `--hash` options (for example by regenerating the file with
+                    `pip-compile --generate-hashes`), or remove every `--hash`.
                 "},
             ),
             Self::BuildFailed { package, hint } => {
@@ -460,6 +486,34 @@ impl DependenciesError {
                     again; otherwise fix requirements.txt and check it locally with
                     `pip install -r requirements.txt`.
                 ", command = style::command(command)},
+            ),
+        }
+    }
+}
+
+/// Failures while managing the environment itself (not pip's resolution or builds).
+#[derive(Debug)]
+pub(crate) enum EnvironmentError {
+    CreateVenv(CmdError),
+    FindUnrequired(String),
+    Uninstall(CmdError),
+    Compile(CmdError),
+}
+
+impl EnvironmentError {
+    /// Failures while managing the environment itself (not pip's resolution or builds).
+    pub(crate) fn message(&self) -> ErrorMessage {
+        match self {
+            Self::CreateVenv(error) => ErrorMessage::new(
+                "Unable to create the virtual environment",
+                formatdoc! {"
+                    The buildpack could not create the app's virtual environment:
+                    {error}
+
+                    This is most likely a problem with the Python runtime or the build
+                    machine's disk. Try the build again; if it keeps failing, please open an
+                    issue with this output.
+                ", error = redact_credentials(&error.to_string())},
             ),
             Self::FindUnrequired(details) => ErrorMessage::new(
                 "Unable to find the packages the requirements no longer need",
@@ -708,6 +762,34 @@ error: failed-wheel-build-for-install
                 Change the versions in requirements.txt so they agree (loosen or remove a
                 pin), check the result locally with `pip install -r requirements.txt`, then
                 build again."}
+        );
+    }
+
+    #[test]
+    fn hash_errors() {
+        assert!(matches!(
+            classify(
+                "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE. If you \
+                 have updated the package versions, please update the hashes.\n"
+            ),
+            DependenciesError::HashMismatch
+        ));
+        assert_eq!(
+            classify(
+                "ERROR: Hashes are required in --require-hashes mode, but they are missing from \
+                 some requirements.\n    six==1.17.0 --hash=sha256:4721f3\n"
+            )
+            .message()
+            .render(),
+            indoc::indoc! {"
+                Error: Some requirements have no hashes
+
+                At least one requirement has a `--hash`, which makes pip require a hash for
+                every package, including dependencies, but some have none: pip's output
+                above lists them with the hashes of the files it downloaded.
+
+                Add the missing `--hash` options (for example by regenerating the file with
+                `pip-compile --generate-hashes`), or remove every `--hash`."}
         );
     }
 

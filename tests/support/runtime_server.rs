@@ -145,13 +145,19 @@ struct Inventory {
     artifacts: Vec<InventoryArtifact>,
 }
 
-#[derive(serde::Deserialize)]
-struct InventoryArtifact {
-    version: String,
-    os: String,
-    arch: String,
-    url: String,
-    sha256: String,
+/// One `[[artifacts]]` entry of an inventory file.
+#[derive(serde::Deserialize, Debug)]
+pub(crate) struct InventoryArtifact {
+    pub(crate) version: String,
+    pub(crate) os: String,
+    pub(crate) arch: String,
+    pub(crate) url: String,
+    pub(crate) sha256: String,
+}
+
+/// The artifacts of an inventory file's text.
+pub(crate) fn parse_inventory(text: &str) -> Result<Vec<InventoryArtifact>, toml::de::Error> {
+    toml::from_str::<Inventory>(text).map(|inventory| inventory.artifacts)
 }
 
 fn server() -> &'static RuntimeServer {
@@ -190,9 +196,8 @@ fn start_server() -> RuntimeServer {
     let inventory_path = dir.join("inventory.toml");
     let inventory = std::fs::read_to_string(&inventory_path)
         .unwrap_or_else(|error| panic!("Cannot read {}: {error}", inventory_path.display()));
-    let artifacts = toml::from_str::<Inventory>(&inventory)
-        .unwrap_or_else(|error| panic!("Invalid {}: {error}", inventory_path.display()))
-        .artifacts;
+    let artifacts = parse_inventory(&inventory)
+        .unwrap_or_else(|error| panic!("Invalid {}: {error}", inventory_path.display()));
 
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the runtime server to 127.0.0.1");
     let port = listener
