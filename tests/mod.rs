@@ -4,8 +4,10 @@
 // The test crate sees every dependency of the buildpack, most of which only the buildpack uses.
 #![allow(unused_crate_dependencies)]
 
+mod detect_test;
 mod local_platform_test;
 mod pip_test;
 mod python_test;
 mod runtimes_test;
 mod support;
+mod versions_test;
