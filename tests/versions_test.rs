@@ -169,22 +169,40 @@ fn runtime_txt_exact_then_minor_version() {
 
             "},
         );
-        let minor = config_with("runtime_txt", &[("runtime.txt", b"python-3.11\n")]);
-        context.rebuild(minor, |context| {
-            assert_version_section(
-                &context,
-                indoc! {"
-                    ## Python version
-
-                    - Using Python 3.11.7 (from runtime.txt: python-3.11)
-
-                "},
-            );
+        // A broken runtime.txt fails the next build, which leaves the cached runtime alone.
+        let mut broken = config_with("runtime_txt", &[("runtime.txt", b"python-3.11.7.1\n")]);
+        broken.expected_pack_result(PackResult::Failure);
+        context.rebuild(broken, |context| {
+            let output = build_output(&context);
             assert_contains!(
-                build_output(&context),
-                "## Installing Python\n\n- Using cached Python 3.11.7\n"
+                output,
+                indoc! {"
+                    ! Error: Invalid Python version in runtime.txt
+                    !
+                    ! runtime.txt (line 1) asks for a Python version the buildpack doesn't
+                    ! understand:
+                    !   python-3.11.7.1
+                "}
             );
-            assert_eq!(launched_version(&context), "Python 3.11.7");
+            assert_not_contains!(output, "## Installing Python");
+            assert_not_contains!(context.pack_stdout, "===> EXPORTING");
+            let minor = config_with("runtime_txt", &[("runtime.txt", b"python-3.11\n")]);
+            context.rebuild(minor, |context| {
+                assert_version_section(
+                    &context,
+                    indoc! {"
+                        ## Python version
+
+                        - Using Python 3.11.7 (from runtime.txt: python-3.11)
+
+                    "},
+                );
+                assert_contains!(
+                    build_output(&context),
+                    "## Installing Python\n\n- Using cached Python 3.11.7\n"
+                );
+                assert_eq!(launched_version(&context), "Python 3.11.7");
+            });
         });
     });
 }
