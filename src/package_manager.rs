@@ -49,6 +49,12 @@ pub(crate) enum PackageManagerError {
     Multiple(Vec<PackageManager>),
     /// None is present; `pyproject_toml` says whether a `pyproject.toml` exists.
     None { pyproject_toml: bool },
+    /// The package manager's other file is missing (`Pipfile.lock` for a `Pipfile`, or
+    /// `pyproject.toml` for a lockfile).
+    MissingFile {
+        manager: PackageManager,
+        missing: &'static str,
+    },
 }
 
 pub(crate) fn determine(app_dir: &Path) -> Result<PackageManager, PackageManagerError> {
@@ -65,12 +71,28 @@ pub(crate) fn determine(app_dir: &Path) -> Result<PackageManager, PackageManager
         return Err(PackageManagerError::MisspelledRequirements { file });
     }
     match found[..] {
-        [manager] => Ok(manager),
+        [manager] => match missing_companion(app_dir, manager) {
+            Some(missing) => Err(PackageManagerError::MissingFile { manager, missing }),
+            None => Ok(manager),
+        },
         [] => Err(PackageManagerError::None {
             pyproject_toml: app_dir.join("pyproject.toml").is_file(),
         }),
         _ => Err(PackageManagerError::Multiple(found)),
     }
+}
+
+/// The file that must accompany the package manager's marker file, when it is absent.
+fn missing_companion(app_dir: &Path, manager: PackageManager) -> Option<&'static str> {
+    let required: &[&'static str] = match manager {
+        PackageManager::Pip => &[],
+        PackageManager::Pipenv => &["Pipfile", "Pipfile.lock"],
+        PackageManager::Poetry | PackageManager::Uv => &["pyproject.toml"],
+    };
+    required
+        .iter()
+        .copied()
+        .find(|file| !app_dir.join(file).is_file())
 }
 
 impl PackageManagerError {
@@ -97,27 +119,74 @@ impl PackageManagerError {
                     "},
                 )
             }
-            Self::None { pyproject_toml } => {
-                let pyproject_note = if *pyproject_toml {
-                    "A pyproject.toml was found, but it doesn't say which tool should install the \
-                     dependencies.\n"
-                } else {
-                    ""
-                };
-                ErrorMessage::new(
-                    "No package manager files were found",
-                    formatdoc! {"
-                        {pyproject_note}The buildpack needs exactly one of these files in the root of
-                        the app to install its dependencies:
-                          - requirements.txt (pip)
-                          - Pipfile and Pipfile.lock (Pipenv; create the lock with 'pipenv lock')
-                          - poetry.lock (Poetry; create it with 'poetry lock')
-                          - uv.lock (uv; create it with 'uv lock')
+            Self::None {
+                pyproject_toml: true,
+            } => ErrorMessage::new(
+                "No package manager lockfile was found",
+                formatdoc! {"
+                    The app has a pyproject.toml but no lockfile, so the buildpack can't tell which
+                    package manager installs the dependencies, nor which versions to install.
 
-                        If the app has no dependencies, add an empty requirements.txt.
-                    "},
-                )
-            }
+                    Create the lockfile with the package manager the app uses, commit it, and
+                    build again:
+                      - uv: run 'uv lock' (creates uv.lock)
+                      - Poetry: run 'poetry lock' (creates poetry.lock)
+
+                    Or list the dependencies in a requirements.txt to install them with pip.
+                "},
+            ),
+            Self::None {
+                pyproject_toml: false,
+            } => ErrorMessage::new(
+                "No package manager files were found",
+                formatdoc! {"
+                    The buildpack needs exactly one of these files in the root of the app to
+                    install its dependencies:
+                      - requirements.txt (pip)
+                      - Pipfile and Pipfile.lock (Pipenv; create the lock with 'pipenv lock')
+                      - poetry.lock (Poetry; create it with 'poetry lock')
+                      - uv.lock (uv; create it with 'uv lock')
+
+                    If the app has no dependencies, add an empty requirements.txt.
+                "},
+            ),
+            Self::MissingFile { manager, missing } => missing_file_message(*manager, missing),
+        }
+    }
+}
+
+fn missing_file_message(manager: PackageManager, missing: &str) -> ErrorMessage {
+    match (manager, missing) {
+        (PackageManager::Pipenv, "Pipfile.lock") => ErrorMessage::new(
+            "No Pipfile.lock was found",
+            formatdoc! {"
+                The app has a Pipfile but no Pipfile.lock. The buildpack installs exactly the
+                package versions pinned in Pipfile.lock, so every build gets the same packages.
+
+                Create the lock with 'pipenv lock', commit Pipfile.lock, and build again.
+            "},
+        ),
+        (PackageManager::Pipenv, _) => ErrorMessage::new(
+            "No Pipfile was found",
+            formatdoc! {"
+                The app has a Pipfile.lock but no Pipfile. Pipenv needs the Pipfile to check
+                that Pipfile.lock is up to date.
+
+                Commit the Pipfile the lock was made from, or, if the app doesn't use Pipenv,
+                delete Pipfile.lock.
+            "},
+        ),
+        (manager, _) => {
+            let lockfile = manager.marker_file();
+            ErrorMessage::new(
+                "No pyproject.toml was found",
+                formatdoc! {"
+                    The app has a {lockfile} but no pyproject.toml. {name} needs the
+                    pyproject.toml the lock was made from, to check that the lock is up to date.
+
+                    Commit pyproject.toml, or, if the app doesn't use {name}, delete {lockfile}.
+                ", name = manager.name()},
+            )
         }
     }
 }
@@ -185,11 +254,7 @@ mod tests {
             Ok(PackageManager::Pip)
         );
         assert_eq!(
-            determine(app_with(&["Pipfile"]).path()),
-            Ok(PackageManager::Pipenv)
-        );
-        assert_eq!(
-            determine(app_with(&["Pipfile.lock"]).path()),
+            determine(app_with(&["Pipfile", "Pipfile.lock"]).path()),
             Ok(PackageManager::Pipenv)
         );
         assert_eq!(
@@ -220,6 +285,93 @@ mod tests {
             Err(PackageManagerError::None {
                 pyproject_toml: true
             })
+        );
+    }
+
+    #[test]
+    fn companion_files_are_required() {
+        for (files, manager, missing) in [
+            (&["Pipfile"][..], PackageManager::Pipenv, "Pipfile.lock"),
+            (&["Pipfile.lock"][..], PackageManager::Pipenv, "Pipfile"),
+            (
+                &["poetry.lock"][..],
+                PackageManager::Poetry,
+                "pyproject.toml",
+            ),
+            (&["uv.lock"][..], PackageManager::Uv, "pyproject.toml"),
+        ] {
+            assert_eq!(
+                determine(app_with(files).path()),
+                Err(PackageManagerError::MissingFile { manager, missing })
+            );
+        }
+    }
+
+    #[test]
+    fn messages() {
+        assert_eq!(
+            PackageManagerError::Multiple(vec![PackageManager::Pip, PackageManager::Uv])
+                .message()
+                .render(),
+            indoc::indoc! {"
+                Error: Multiple package manager files were found
+
+                The app contains files for more than one Python package manager:
+                  - requirements.txt (pip)
+                  - uv.lock (uv)
+
+                Each of these files would install the dependencies differently, so the
+                buildpack can't choose. Delete the files of the package managers the app
+                doesn't use, and keep only one of them."}
+        );
+        assert_eq!(
+            PackageManagerError::None {
+                pyproject_toml: true
+            }
+            .message()
+            .render(),
+            indoc::indoc! {"
+                Error: No package manager lockfile was found
+
+                The app has a pyproject.toml but no lockfile, so the buildpack can't tell which
+                package manager installs the dependencies, nor which versions to install.
+
+                Create the lockfile with the package manager the app uses, commit it, and
+                build again:
+                  - uv: run 'uv lock' (creates uv.lock)
+                  - Poetry: run 'poetry lock' (creates poetry.lock)
+
+                Or list the dependencies in a requirements.txt to install them with pip."}
+        );
+        assert_eq!(
+            PackageManagerError::MissingFile {
+                manager: PackageManager::Pipenv,
+                missing: "Pipfile.lock"
+            }
+            .message()
+            .render(),
+            indoc::indoc! {"
+                Error: No Pipfile.lock was found
+
+                The app has a Pipfile but no Pipfile.lock. The buildpack installs exactly the
+                package versions pinned in Pipfile.lock, so every build gets the same packages.
+
+                Create the lock with 'pipenv lock', commit Pipfile.lock, and build again."}
+        );
+        assert_eq!(
+            PackageManagerError::MissingFile {
+                manager: PackageManager::Uv,
+                missing: "pyproject.toml"
+            }
+            .message()
+            .render(),
+            indoc::indoc! {"
+                Error: No pyproject.toml was found
+
+                The app has a uv.lock but no pyproject.toml. uv needs the
+                pyproject.toml the lock was made from, to check that the lock is up to date.
+
+                Commit pyproject.toml, or, if the app doesn't use uv, delete uv.lock."}
         );
     }
 }

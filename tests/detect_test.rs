@@ -53,8 +53,8 @@ fn detects_then_fails(files: &'static [&'static str], error: &str) {
 const NO_PACKAGE_MANAGER: &str = indoc! {"
     ! Error: No package manager files were found
     !
-    ! The buildpack needs exactly one of these files in the root of
-    ! the app to install its dependencies:
+    ! The buildpack needs exactly one of these files in the root of the app to
+    ! install its dependencies:
     !   - requirements.txt (pip)
     !   - Pipfile and Pipfile.lock (Pipenv; create the lock with 'pipenv lock')
     !   - poetry.lock (Poetry; create it with 'poetry lock')
@@ -78,11 +78,17 @@ fn detect_passes_with_pyproject_toml() {
     detects_then_fails(
         &["pyproject.toml"],
         indoc! {"
-            ! Error: No package manager files were found
+            ! Error: No package manager lockfile was found
             !
-            ! A pyproject.toml was found, but it doesn't say which tool should install the dependencies.
-            ! The buildpack needs exactly one of these files in the root of
-            ! the app to install its dependencies:
+            ! The app has a pyproject.toml but no lockfile, so the buildpack can't tell which
+            ! package manager installs the dependencies, nor which versions to install.
+            !
+            ! Create the lockfile with the package manager the app uses, commit it, and
+            ! build again:
+            !   - uv: run 'uv lock' (creates uv.lock)
+            !   - Poetry: run 'poetry lock' (creates poetry.lock)
+            !
+            ! Or list the dependencies in a requirements.txt to install them with pip.
         "},
     );
 }

@@ -669,6 +669,26 @@ fn bad_platform_env_fails_then_a_good_build() {
 /// Versions in a Pipfile and its lock, as Pipenv writes them. These fail in the analysis, before
 /// Pipenv would run.
 #[test]
+fn pipfile_requires_python_version() {
+    TestRunner::default().build(default_build_config("pipenv_python_version"), |context| {
+        assert_version_section(
+            &context,
+            indoc! {"
+                ## Python version
+
+                - Using Python 3.11.7 (from Pipfile [requires] python_version: 3.11)
+
+            "},
+        );
+        assert_contains!(
+            build_output(&context),
+            "## Installing dependencies with Pipenv\n"
+        );
+        assert_eq!(launched_version(&context), "Python 3.11.7");
+    });
+}
+
+#[test]
 fn pipfile_version_errors_fail_before_any_layer() {
     let lock = |key: &str, version: &str| {
         formatdoc! {r#"
@@ -694,7 +714,7 @@ fn pipfile_version_errors_fail_before_any_layer() {
                 Error: Conflicting Python versions
 
                 The app asks for two different Python versions:
-                  - Pipfile [requires] python_version (line 4): 3.11
+                  - Pipfile [requires] python_version (line 11): 3.11
                   - Pipfile.lock _meta.requires.python_version: 3.12
 
                 The buildpack can't tell which one is meant.
