@@ -635,7 +635,7 @@ fn bad_platform_env_fails_then_a_good_build() {
         (
             missing_inventory,
             indoc! {"
-                Error: Unable to download the Python runtime inventory
+                Error: Unable to read the Python runtime inventory
 
                 The file /nonexistent/inventory.toml could not be read: No such file or directory (os error 2)
 
