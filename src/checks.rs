@@ -94,9 +94,19 @@ pub(crate) enum ChecksError {
     ForbiddenEnvVars(Vec<ForbiddenVar>),
 }
 
-/// Rejects the forbidden variables found in any of `environments` (the process env and the
-/// platform env).
-pub(crate) fn check_environment<'a, I, K, V>(environments: I) -> Result<(), ChecksError>
+/// Rejects the forbidden variables set in the build's process env or its platform env.
+pub(crate) fn check_build_environment(platform_env: &libcnb::Env) -> Result<(), ChecksError> {
+    check_environment([
+        std::env::vars_os().collect(),
+        platform_env
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
+    ])
+}
+
+/// Rejects the forbidden variables found in any of `environments`.
+fn check_environment<'a, I, K, V>(environments: I) -> Result<(), ChecksError>
 where
     I: IntoIterator<Item = Vec<(K, V)>>,
     K: AsRef<OsStr> + 'a,

@@ -8,12 +8,16 @@ use indoc::formatdoc;
 /// that raises it, together with the message a user sees (`fn message(&self) -> ErrorMessage`).
 #[derive(Debug)]
 pub(crate) enum BuildpackError {
+    /// Django's collectstatic, the Procfile and the default processes.
+    Steps(crate::steps::StepsError),
     /// A setting in the build environment that would break the build (`checks.rs`).
     Checks(crate::checks::ChecksError),
     /// Installing pip into the packaging-tools layer failed (`layers/pip.rs`).
     PackagingTools(crate::layers::pip::PackagingToolsError),
     /// Installing the app's dependencies failed (`layers/venv.rs`).
     Dependencies(crate::layers::venv::DependenciesError),
+    /// Installing a uv, Poetry or Pipenv app's dependencies failed (`layers/locked_venv.rs`).
+    LockedDependencies(crate::layers::locked_venv::LockedDependenciesError),
     Inventory(InventoryError),
     PackageManager(PackageManagerError),
     PythonLayer(PythonLayerError),
@@ -61,9 +65,11 @@ fn error_message(error: &libcnb::Error<BuildpackError>) -> ErrorMessage {
 
 fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
     match error {
+        BuildpackError::Steps(error) => error.message(),
         BuildpackError::Checks(error) => error.message(),
         BuildpackError::PackagingTools(error) => error.message(),
         BuildpackError::Dependencies(error) => error.message(),
+        BuildpackError::LockedDependencies(error) => error.message(),
         BuildpackError::Inventory(error) => error.message(),
         BuildpackError::PackageManager(error) => error.message(),
         BuildpackError::PythonLayer(error) => error.message(),

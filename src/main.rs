@@ -1,4 +1,5 @@
 mod checks;
+mod dependencies;
 mod detect;
 mod download;
 mod errors;
@@ -9,15 +10,15 @@ mod packaging_tool_versions;
 mod python_version;
 mod redact;
 mod requirements_files;
+mod steps;
+mod store;
 mod tool_command;
 mod version_sources;
 
+use crate::dependencies::DependencyPlan;
 use crate::errors::BuildpackError;
-use crate::package_manager::PackageManager;
-use crate::python_version::PythonVersion;
 use bullet_stream::global::print;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
-use libcnb::data::store::Store;
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, Env, Platform, buildpack_main};
@@ -43,28 +44,15 @@ impl Buildpack for PythonBuildpack {
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let started = print::buildpack("Python");
-        checks::check_environment([
-            std::env::vars_os().collect(),
-            context
-                .platform
-                .env()
-                .iter()
-                .map(|(key, value)| (key.clone(), value.clone()))
-                .collect(),
-        ])
-        .map_err(BuildpackError::Checks)?;
 
         // Project analysis: everything that can reject the app, before any layer is touched.
-        // The dependencies step installs with it; determined now so that a bad app fails fast.
+        checks::check_build_environment(context.platform.env()).map_err(BuildpackError::Checks)?;
         let package_manager =
             package_manager::determine(&context.app_dir).map_err(BuildpackError::PackageManager)?;
-        let requirement_inputs = match package_manager {
-            PackageManager::Pip => Some(layers::venv::read_inputs(&context)?),
-            PackageManager::Pipenv | PackageManager::Poetry | PackageManager::Uv => None,
-        };
+        let dependency_plan = DependencyPlan::read(&context, package_manager)?;
         let inventory = inventory::load_inventory(context.platform.env(), &context.app_dir)
             .map_err(BuildpackError::Inventory)?;
-        let python: python_version::PythonChoice = python_version::resolve_python_version(
+        let python = python_version::resolve_python_version(
             &context.app_dir,
             context
                 .platform
@@ -73,7 +61,7 @@ impl Buildpack for PythonBuildpack {
                 .map(AsRef::as_ref),
             &inventory.artifacts,
             &context.target,
-            previous_python_version(context.store.as_ref()),
+            store::previous_python_version(context.store.as_ref()),
         )
         .map_err(BuildpackError::PythonVersion)?;
         print::h2("Python version");
@@ -81,26 +69,21 @@ impl Buildpack for PythonBuildpack {
         for warning in &python.warnings {
             print::warning(warning);
         }
+        let python_version = python.artifact.version;
 
+        // Layers, each adding its build env to `env` for the steps after it.
         let mut env = Env::from_current();
         print::h2("Installing Python");
         layers::python::install_python(&context, &mut env, &python.artifact)?;
+        dependencies::install_dependencies(&context, &mut env, python_version, &dependency_plan)?;
 
-        if let Some(requirement_inputs) = &requirement_inputs {
-            print::h2("Installing dependencies with pip");
-            let pip = layers::pip::install_pip(&context, &env, python.artifact.version)?;
-            layers::venv::install_dependencies(
-                &context,
-                &mut env,
-                python.artifact.version,
-                requirement_inputs,
-                &pip,
-            )?;
-        }
+        // Steps on the installed app: collectstatic, then the image's processes.
+        let launch = steps::run(&context, &env)?;
 
         print::all_done(&Some(started));
         BuildResultBuilder::new()
-            .store(store_for_next_build(python.artifact.version))
+            .launch(launch)
+            .store(store::store_for_next_build(python_version))
             .build()
     }
 
@@ -110,45 +93,3 @@ impl Buildpack for PythonBuildpack {
 }
 
 buildpack_main!(PythonBuildpack);
-
-const STORE_PYTHON_VERSION: &str = "python_version";
-
-/// The Python version of the previous build, remembered in `store.toml`.
-fn previous_python_version(store: Option<&Store>) -> Option<PythonVersion> {
-    store?
-        .metadata
-        .get(STORE_PYTHON_VERSION)?
-        .as_str()?
-        .parse()
-        .ok()
-}
-
-fn store_for_next_build(python_version: PythonVersion) -> Store {
-    let mut store = Store::default();
-    store.metadata.insert(
-        STORE_PYTHON_VERSION.to_string(),
-        python_version.to_string().into(),
-    );
-    store
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_python_version_round_trips_through_the_store() {
-        let store = store_for_next_build(PythonVersion::new(3, 13, 1));
-        assert_eq!(
-            previous_python_version(Some(&store)),
-            Some(PythonVersion::new(3, 13, 1))
-        );
-        assert_eq!(previous_python_version(None), None);
-        assert_eq!(previous_python_version(Some(&Store::default())), None);
-        let mut garbled = Store::default();
-        garbled
-            .metadata
-            .insert(STORE_PYTHON_VERSION.to_string(), "3.13".to_string().into());
-        assert_eq!(previous_python_version(Some(&garbled)), None);
-    }
-}

@@ -42,10 +42,19 @@ const ALL: [PackageManager; 4] = [
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum PackageManagerError {
+    /// No package manager file, but a misspelling of `requirements.txt` (which detection accepts
+    /// so that the build can say this).
+    MisspelledRequirements { file: &'static str },
     /// More than one package manager's file is present.
     Multiple(Vec<PackageManager>),
     /// None is present; `pyproject_toml` says whether a `pyproject.toml` exists.
     None { pyproject_toml: bool },
+    /// The package manager's other file is missing (`Pipfile.lock` for a `Pipfile`, or
+    /// `pyproject.toml` for a lockfile).
+    MissingFile {
+        manager: PackageManager,
+        missing: &'static str,
+    },
 }
 
 pub(crate) fn determine(app_dir: &Path) -> Result<PackageManager, PackageManagerError> {
@@ -56,8 +65,16 @@ pub(crate) fn determine(app_dir: &Path) -> Result<PackageManager, PackageManager
                 || (*manager == PackageManager::Pipenv && app_dir.join("Pipfile.lock").is_file())
         })
         .collect();
+    if found.is_empty()
+        && let Some(file) = misspelled_requirements_file(app_dir)
+    {
+        return Err(PackageManagerError::MisspelledRequirements { file });
+    }
     match found[..] {
-        [manager] => Ok(manager),
+        [manager] => match missing_companion(app_dir, manager) {
+            Some(missing) => Err(PackageManagerError::MissingFile { manager, missing }),
+            None => Ok(manager),
+        },
         [] => Err(PackageManagerError::None {
             pyproject_toml: app_dir.join("pyproject.toml").is_file(),
         }),
@@ -65,9 +82,23 @@ pub(crate) fn determine(app_dir: &Path) -> Result<PackageManager, PackageManager
     }
 }
 
+/// The file that must accompany the package manager's marker file, when it is absent.
+fn missing_companion(app_dir: &Path, manager: PackageManager) -> Option<&'static str> {
+    let required: &[&'static str] = match manager {
+        PackageManager::Pip => &[],
+        PackageManager::Pipenv => &["Pipfile", "Pipfile.lock"],
+        PackageManager::Poetry | PackageManager::Uv => &["pyproject.toml"],
+    };
+    required
+        .iter()
+        .copied()
+        .find(|file| !app_dir.join(file).is_file())
+}
+
 impl PackageManagerError {
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
+            Self::MisspelledRequirements { file } => misspelled_requirements_message(file),
             Self::Multiple(managers) => {
                 let files = managers
                     .iter()
@@ -88,27 +119,74 @@ impl PackageManagerError {
                     "},
                 )
             }
-            Self::None { pyproject_toml } => {
-                let pyproject_note = if *pyproject_toml {
-                    "A pyproject.toml was found, but it doesn't say which tool should install the \
-                     dependencies.\n"
-                } else {
-                    ""
-                };
-                ErrorMessage::new(
-                    "No package manager files were found",
-                    formatdoc! {"
-                        {pyproject_note}The buildpack needs exactly one of these files in the root of
-                        the app to install its dependencies:
-                          - requirements.txt (pip)
-                          - Pipfile and Pipfile.lock (Pipenv; create the lock with 'pipenv lock')
-                          - poetry.lock (Poetry; create it with 'poetry lock')
-                          - uv.lock (uv; create it with 'uv lock')
+            Self::None {
+                pyproject_toml: true,
+            } => ErrorMessage::new(
+                "No package manager lockfile was found",
+                formatdoc! {"
+                    The app has a pyproject.toml but no lockfile, so the buildpack can't tell which
+                    package manager installs the dependencies, nor which versions to install.
 
-                        If the app has no dependencies, add an empty requirements.txt.
-                    "},
-                )
-            }
+                    Create the lockfile with the package manager the app uses, commit it, and
+                    build again:
+                      - uv: run 'uv lock' (creates uv.lock)
+                      - Poetry: run 'poetry lock' (creates poetry.lock)
+
+                    Or list the dependencies in a requirements.txt to install them with pip.
+                "},
+            ),
+            Self::None {
+                pyproject_toml: false,
+            } => ErrorMessage::new(
+                "No package manager files were found",
+                formatdoc! {"
+                    The buildpack needs exactly one of these files in the root of the app to
+                    install its dependencies:
+                      - requirements.txt (pip)
+                      - Pipfile and Pipfile.lock (Pipenv; create the lock with 'pipenv lock')
+                      - poetry.lock (Poetry; create it with 'poetry lock')
+                      - uv.lock (uv; create it with 'uv lock')
+
+                    If the app has no dependencies, add an empty requirements.txt.
+                "},
+            ),
+            Self::MissingFile { manager, missing } => missing_file_message(*manager, missing),
+        }
+    }
+}
+
+fn missing_file_message(manager: PackageManager, missing: &str) -> ErrorMessage {
+    match (manager, missing) {
+        (PackageManager::Pipenv, "Pipfile.lock") => ErrorMessage::new(
+            "No Pipfile.lock was found",
+            formatdoc! {"
+                The app has a Pipfile but no Pipfile.lock. The buildpack installs exactly the
+                package versions pinned in Pipfile.lock, so every build gets the same packages.
+
+                Create the lock with 'pipenv lock', commit Pipfile.lock, and build again.
+            "},
+        ),
+        (PackageManager::Pipenv, _) => ErrorMessage::new(
+            "No Pipfile was found",
+            formatdoc! {"
+                The app has a Pipfile.lock but no Pipfile. Pipenv needs the Pipfile to check
+                that Pipfile.lock is up to date.
+
+                Commit the Pipfile the lock was made from, or, if the app doesn't use Pipenv,
+                delete Pipfile.lock.
+            "},
+        ),
+        (manager, _) => {
+            let lockfile = manager.marker_file();
+            ErrorMessage::new(
+                "No pyproject.toml was found",
+                formatdoc! {"
+                    The app has a {lockfile} but no pyproject.toml. {name} needs the
+                    pyproject.toml the lock was made from, to check that the lock is up to date.
+
+                    Commit pyproject.toml, or, if the app doesn't use {name}, delete {lockfile}.
+                ", name = manager.name()},
+            )
         }
     }
 }
@@ -118,6 +196,27 @@ fn marker_description(manager: PackageManager) -> &'static str {
         PackageManager::Pipenv => "Pipfile / Pipfile.lock",
         other => other.marker_file(),
     }
+}
+
+/// The first misspelling of `requirements.txt` that detection accepts and the app has.
+fn misspelled_requirements_file(app_dir: &Path) -> Option<&'static str> {
+    crate::detect::PYTHON_PROJECT_FILES
+        .into_iter()
+        .filter(|name| crate::detect::is_requirements_misspelling(name))
+        .find(|name| app_dir.join(name).is_file())
+}
+
+fn misspelled_requirements_message(file: &str) -> ErrorMessage {
+    ErrorMessage::new(
+        format!("Found {file} instead of requirements.txt"),
+        formatdoc! {"
+            The app has a file named {file}, but no requirements.txt. pip only
+            reads a file named exactly requirements.txt (names are case-sensitive), so the
+            buildpack can't tell which packages to install.
+
+            Rename {file} to requirements.txt, commit the change, and build again.
+        "},
+    )
 }
 
 #[cfg(test)]
@@ -134,17 +233,28 @@ mod tests {
     }
 
     #[test]
+    fn a_misspelled_requirements_file_is_named() {
+        assert_eq!(
+            determine(app_with(&["Requirements.txt", "pyproject.toml"]).path()),
+            Err(PackageManagerError::MisspelledRequirements {
+                file: "Requirements.txt"
+            })
+        );
+        // With a real package manager file, a stray misspelled file is left alone.
+        assert_eq!(
+            determine(app_with(&["requirments.txt", "requirements.txt"]).path()),
+            Ok(PackageManager::Pip)
+        );
+    }
+
+    #[test]
     fn one_file_decides() {
         assert_eq!(
             determine(app_with(&["requirements.txt"]).path()),
             Ok(PackageManager::Pip)
         );
         assert_eq!(
-            determine(app_with(&["Pipfile"]).path()),
-            Ok(PackageManager::Pipenv)
-        );
-        assert_eq!(
-            determine(app_with(&["Pipfile.lock"]).path()),
+            determine(app_with(&["Pipfile", "Pipfile.lock"]).path()),
             Ok(PackageManager::Pipenv)
         );
         assert_eq!(
@@ -175,6 +285,93 @@ mod tests {
             Err(PackageManagerError::None {
                 pyproject_toml: true
             })
+        );
+    }
+
+    #[test]
+    fn companion_files_are_required() {
+        for (files, manager, missing) in [
+            (&["Pipfile"][..], PackageManager::Pipenv, "Pipfile.lock"),
+            (&["Pipfile.lock"][..], PackageManager::Pipenv, "Pipfile"),
+            (
+                &["poetry.lock"][..],
+                PackageManager::Poetry,
+                "pyproject.toml",
+            ),
+            (&["uv.lock"][..], PackageManager::Uv, "pyproject.toml"),
+        ] {
+            assert_eq!(
+                determine(app_with(files).path()),
+                Err(PackageManagerError::MissingFile { manager, missing })
+            );
+        }
+    }
+
+    #[test]
+    fn messages() {
+        assert_eq!(
+            PackageManagerError::Multiple(vec![PackageManager::Pip, PackageManager::Uv])
+                .message()
+                .render(),
+            indoc::indoc! {"
+                Error: Multiple package manager files were found
+
+                The app contains files for more than one Python package manager:
+                  - requirements.txt (pip)
+                  - uv.lock (uv)
+
+                Each of these files would install the dependencies differently, so the
+                buildpack can't choose. Delete the files of the package managers the app
+                doesn't use, and keep only one of them."}
+        );
+        assert_eq!(
+            PackageManagerError::None {
+                pyproject_toml: true
+            }
+            .message()
+            .render(),
+            indoc::indoc! {"
+                Error: No package manager lockfile was found
+
+                The app has a pyproject.toml but no lockfile, so the buildpack can't tell which
+                package manager installs the dependencies, nor which versions to install.
+
+                Create the lockfile with the package manager the app uses, commit it, and
+                build again:
+                  - uv: run 'uv lock' (creates uv.lock)
+                  - Poetry: run 'poetry lock' (creates poetry.lock)
+
+                Or list the dependencies in a requirements.txt to install them with pip."}
+        );
+        assert_eq!(
+            PackageManagerError::MissingFile {
+                manager: PackageManager::Pipenv,
+                missing: "Pipfile.lock"
+            }
+            .message()
+            .render(),
+            indoc::indoc! {"
+                Error: No Pipfile.lock was found
+
+                The app has a Pipfile but no Pipfile.lock. The buildpack installs exactly the
+                package versions pinned in Pipfile.lock, so every build gets the same packages.
+
+                Create the lock with 'pipenv lock', commit Pipfile.lock, and build again."}
+        );
+        assert_eq!(
+            PackageManagerError::MissingFile {
+                manager: PackageManager::Uv,
+                missing: "pyproject.toml"
+            }
+            .message()
+            .render(),
+            indoc::indoc! {"
+                Error: No pyproject.toml was found
+
+                The app has a uv.lock but no pyproject.toml. uv needs the
+                pyproject.toml the lock was made from, to check that the lock is up to date.
+
+                Commit pyproject.toml, or, if the app doesn't use uv, delete uv.lock."}
         );
     }
 }

@@ -3,16 +3,31 @@
 //! Each tool has its own `requirements/<tool>.txt` holding a single `name==version` line (plus
 //! comments), the format Dependabot's pip ecosystem updates. The files are read at compile time,
 //! so a version bump is a one-line change to a text file and the buildpack never resolves a tool
-//! version at build time. To add a tool (uv, Poetry, Pipenv): add `requirements/<tool>.txt`, a
-//! constant below using [`pinned_version`], and a case in the test at the bottom.
+//! version at build time. To add a tool: add `requirements/<tool>.txt`, a constant below using
+//! [`pinned_version`], and a case in the test at the bottom.
 //!
-//! Only pip is pinned for now: the app's dependencies are installed with pip's `--python` option
-//! into the app's virtual environment, so setuptools and wheel in the packaging-tools layer would
-//! never be imported (pip builds sdists in isolated build environments that get the build
-//! backend each package declares). See the README's "Packaging tools" section.
+//! pip, uv, Poetry (with its export plugin) and Pipenv are pinned. setuptools and wheel are not:
+//! the app's dependencies are installed with pip's `--python` option (or by uv, Poetry's
+//! exported requirements through pip, or Pipenv) into the app's virtual environment, so
+//! setuptools and wheel in the packaging-tools layer would never be imported (pip builds sdists
+//! in isolated build environments that get the build backend each package declares). See the
+//! README's "Packaging tools" section.
 
 /// The pip version, from `requirements/pip.txt`.
 pub(crate) const PIP_VERSION: &str = pinned_version(include_str!("../requirements/pip.txt"));
+
+/// The uv version, from `requirements/uv.txt`.
+pub(crate) const UV_VERSION: &str = pinned_version(include_str!("../requirements/uv.txt"));
+
+/// The Poetry version, from `requirements/poetry.txt`.
+pub(crate) const POETRY_VERSION: &str = pinned_version(include_str!("../requirements/poetry.txt"));
+
+/// The version of Poetry's export plugin, from `requirements/poetry-plugin-export.txt`.
+pub(crate) const POETRY_PLUGIN_EXPORT_VERSION: &str =
+    pinned_version(include_str!("../requirements/poetry-plugin-export.txt"));
+
+/// The Pipenv version, from `requirements/pipenv.txt`.
+pub(crate) const PIPENV_VERSION: &str = pinned_version(include_str!("../requirements/pipenv.txt"));
 
 /// The `X` of the first `name==X` line in a requirements file, skipping comments and blank
 /// lines. Evaluated at compile time: a malformed file is a compile error, never a build failure.
@@ -55,7 +70,15 @@ mod tests {
                 .split('.')
                 .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
         };
-        assert!(is_exact(PIP_VERSION), "{PIP_VERSION}");
+        for version in [
+            PIP_VERSION,
+            UV_VERSION,
+            POETRY_VERSION,
+            POETRY_PLUGIN_EXPORT_VERSION,
+            PIPENV_VERSION,
+        ] {
+            assert!(is_exact(version), "{version}");
+        }
     }
 
     #[test]

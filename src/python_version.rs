@@ -2,7 +2,7 @@ mod choose;
 mod eol;
 mod error;
 
-pub(crate) use choose::{PythonChoice, resolve_python_version};
+pub(crate) use choose::resolve_python_version;
 pub(crate) use eol::YearMonth;
 pub(crate) use error::PythonVersionError;
 

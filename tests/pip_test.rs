@@ -153,8 +153,7 @@ fn flask_gunicorn_app_serves_http_and_rebuild_skips_pip() {
                      - pip 26.3 (used during the build only)\n  \
                      - Using cached pip\n\
                      - Virtual environment `{venv}`\n  \
-                     - Requirements and pip are unchanged: using the cached environment without running pip\n\
-                     - Done"
+                     - Requirements and pip are unchanged: using the cached environment without running pip\n"
                 )
             );
             assert_not_contains!(output(&context), " install ");

@@ -1,5 +1,11 @@
+pub(crate) mod locked_venv;
 pub(crate) mod pip;
 pub(crate) mod pip_cache;
+pub(crate) mod pipenv;
+pub(crate) mod poetry;
 pub(crate) mod python;
 pub(crate) mod runtime_key;
+pub(crate) mod tool_layer;
+pub(crate) mod uv;
+pub(crate) mod uv_cache;
 pub(crate) mod venv;

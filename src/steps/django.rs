@@ -1,0 +1,270 @@
+//! Django's `collectstatic`, run at build time so the image contains the app's static files.
+
+use crate::errors::ErrorMessage;
+use crate::steps::installed::InstalledPackages;
+use bullet_stream::global::print;
+use fun_run::{CmdError, CommandWithName};
+use indoc::formatdoc;
+use libcnb::Env;
+use std::path::Path;
+use std::process::{Command, ExitStatus};
+
+#[derive(Debug)]
+pub(crate) enum DjangoError {
+    /// A command could not be started at all.
+    Spawn { command: String, error: String },
+    /// `manage.py help collectstatic` failed for another reason than an unknown command.
+    Check {
+        command: String,
+        status: ExitStatus,
+        output: String,
+    },
+    /// `manage.py collectstatic` failed; its output was streamed.
+    Collectstatic { command: String, status: ExitStatus },
+}
+
+/// Runs `python manage.py collectstatic --noinput` for a Django app, or explains why not.
+/// `platform_env` is the user's build configuration; `env` is the whole build env (with the
+/// dependencies' Python on `PATH`) that the commands run with.
+pub(crate) fn collectstatic(
+    app_dir: &Path,
+    platform_env: &Env,
+    env: &Env,
+    installed: &InstalledPackages,
+) -> Result<(), DjangoError> {
+    if !app_dir.join("manage.py").is_file() {
+        return Ok(());
+    }
+    print::h2("Django static files");
+    let Some(django_version) = &installed.django else {
+        print::bullet(
+            "Skipping 'manage.py collectstatic': the app has a manage.py, but Django isn't \
+             installed",
+        );
+        return Ok(());
+    };
+    if let Some(value) = [platform_env, env]
+        .into_iter()
+        .find_map(|env| env.get_string_lossy("DISABLE_COLLECTSTATIC"))
+        .filter(|value| is_enabled(value))
+    {
+        print::bullet(format!(
+            "Skipping 'manage.py collectstatic' since DISABLE_COLLECTSTATIC is set to '{value}'"
+        ));
+        return Ok(());
+    }
+
+    // Whether `django.contrib.staticfiles` is enabled is a question for Django itself: its
+    // commands are listed only when their app is in INSTALLED_APPS.
+    let mut check = python_command(app_dir, env, &["manage.py", "help", "collectstatic"]);
+    let check_name = check.name();
+    let output = check
+        .output()
+        .map_err(|error| spawn_error(&check_name, &error))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if let Some(reason) = skip_reason(&stderr) {
+            print::bullet(format!("Skipping 'manage.py collectstatic' since {reason}"));
+            return Ok(());
+        }
+        return Err(DjangoError::Check {
+            command: check_name,
+            status: output.status,
+            output: format!("{}{stderr}", String::from_utf8_lossy(&output.stdout)),
+        });
+    }
+
+    print::bullet(format!(
+        "Generating static files with Django {django_version}"
+    ));
+    let mut command = python_command(app_dir, env, &["manage.py", "collectstatic", "--noinput"]);
+    let name = command.name();
+    match print::sub_stream_cmd(&mut command) {
+        Ok(_) => Ok(()),
+        Err(CmdError::SystemError(_, error)) => Err(spawn_error(&name, &error)),
+        Err(
+            CmdError::NonZeroExitAlreadyStreamed(output) | CmdError::NonZeroExitNotStreamed(output),
+        ) => Err(DjangoError::Collectstatic {
+            command: name,
+            status: *output.status(),
+        }),
+    }
+}
+
+fn python_command(app_dir: &Path, env: &Env, args: &[&str]) -> Command {
+    let mut command = Command::new("python");
+    command
+        .args(args)
+        .current_dir(app_dir)
+        .env_clear()
+        .envs(env);
+    command
+}
+
+fn spawn_error(command: &str, error: &std::io::Error) -> DjangoError {
+    DjangoError::Spawn {
+        command: command.to_string(),
+        error: error.to_string(),
+    }
+}
+
+/// Why collectstatic doesn't apply, from the output of a failed `manage.py help collectstatic`:
+/// Django says "Unknown command" when no installed app provides the command, which is also all
+/// it knows without settings. Settings that fail to load make Django print a traceback instead
+/// (it looks the command up again to show the real error): that is no reason to skip.
+fn skip_reason(stderr: &str) -> Option<&'static str> {
+    if !stderr.contains("Unknown command: 'collectstatic'")
+        || stderr.contains("Traceback (most recent call last)")
+    {
+        None
+    } else if stderr.contains("No Django settings specified.") {
+        Some(
+            "no Django settings module is specified (neither manage.py nor the environment sets \
+             DJANGO_SETTINGS_MODULE)",
+        )
+    } else {
+        Some("the 'django.contrib.staticfiles' app isn't in INSTALLED_APPS")
+    }
+}
+
+/// `DISABLE_COLLECTSTATIC` turns the step off unless it is empty, `0` or `false`.
+fn is_enabled(value: &str) -> bool {
+    !matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "" | "0" | "false"
+    )
+}
+
+fn describe_status(status: ExitStatus) -> String {
+    match status.code() {
+        Some(code) => format!("exit status {code}"),
+        None => "killed by a signal".to_string(),
+    }
+}
+
+impl DjangoError {
+    pub(crate) fn message(&self) -> ErrorMessage {
+        match self {
+            Self::Spawn { command, error } => ErrorMessage::new(
+                "Unable to run Django's manage.py",
+                formatdoc! {"
+                    The command '{command}' could not be started: {error}
+                "},
+            ),
+            Self::Check {
+                command,
+                status,
+                output,
+            } => {
+                let status = describe_status(*status);
+                let output = output.trim_end();
+                ErrorMessage::new(
+                    "Unable to inspect the Django project",
+                    formatdoc! {"
+                        To find out whether the app uses Django's static files app, the buildpack
+                        ran '{command}', which failed ({status}):
+
+                        {output}
+
+                        This usually means the app's Django settings can't be loaded at build time,
+                        for example because of an import error, or because they need an
+                        environment variable that is only set when the app runs. Run the command
+                        locally to reproduce the error.
+
+                        To skip generating static files instead, set DISABLE_COLLECTSTATIC=1 in the
+                        build's environment (with pack: 'pack build --env DISABLE_COLLECTSTATIC=1').
+                    "},
+                )
+            }
+            Self::Collectstatic { command, status } => {
+                let status = describe_status(*status);
+                ErrorMessage::new(
+                    "Unable to generate Django static files",
+                    formatdoc! {"
+                        Django's static files could not be collected: the command
+                        '{command}' failed ({status}). Its output is shown above.
+
+                        Common causes are a STATIC_ROOT that isn't set in the settings, an import
+                        error in the settings, or settings that need an environment variable (such
+                        as DATABASE_URL) that is only set when the app runs. Run
+                        '{command}' locally to reproduce the error.
+
+                        If the app doesn't need its static files generated at build time, set
+                        DISABLE_COLLECTSTATIC=1 in the build's environment (with pack:
+                        'pack build --env DISABLE_COLLECTSTATIC=1').
+                    "},
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_only_for_an_unknown_command_without_a_traceback() {
+        assert_eq!(
+            skip_reason("Unknown command: 'collectstatic'\nType 'manage.py help' for usage.\n"),
+            Some("the 'django.contrib.staticfiles' app isn't in INSTALLED_APPS")
+        );
+        assert_eq!(
+            skip_reason(
+                "No Django settings specified.\nUnknown command: 'collectstatic'\nType \
+                 'manage.py help' for usage.\n"
+            ),
+            Some(
+                "no Django settings module is specified (neither manage.py nor the environment \
+                 sets DJANGO_SETTINGS_MODULE)"
+            )
+        );
+        assert_eq!(
+            skip_reason(
+                "Traceback (most recent call last):\n  ...\nKeyError: 'collectstatic'\n\
+                 Unknown command: 'collectstatic'\n"
+            ),
+            None
+        );
+        assert_eq!(
+            skip_reason("ModuleNotFoundError: No module named 'x'\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn collectstatic_failure_message() {
+        use std::os::unix::process::ExitStatusExt;
+        let error = DjangoError::Collectstatic {
+            command: "python manage.py collectstatic --noinput".to_string(),
+            status: ExitStatus::from_raw(1 << 8),
+        };
+        assert_eq!(
+            error.message().render(),
+            indoc::indoc! {"
+                Error: Unable to generate Django static files
+
+                Django's static files could not be collected: the command
+                'python manage.py collectstatic --noinput' failed (exit status 1). Its output is shown above.
+
+                Common causes are a STATIC_ROOT that isn't set in the settings, an import
+                error in the settings, or settings that need an environment variable (such
+                as DATABASE_URL) that is only set when the app runs. Run
+                'python manage.py collectstatic --noinput' locally to reproduce the error.
+
+                If the app doesn't need its static files generated at build time, set
+                DISABLE_COLLECTSTATIC=1 in the build's environment (with pack:
+                'pack build --env DISABLE_COLLECTSTATIC=1')."}
+        );
+    }
+
+    #[test]
+    fn disable_values() {
+        for value in ["1", "true", "yes", "on"] {
+            assert!(is_enabled(value), "{value}");
+        }
+        for value in ["", "0", "false", "FALSE", " 0 "] {
+            assert!(!is_enabled(value), "{value}");
+        }
+    }
+}

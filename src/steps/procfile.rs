@@ -1,0 +1,368 @@
+//! Parsing the app's `Procfile`: one `<type>: <command>` declaration per line.
+
+use crate::errors::ErrorMessage;
+use indoc::formatdoc;
+use libcnb::data::launch::ProcessType;
+
+/// One process declared in the Procfile, in file order.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Declaration {
+    pub(crate) process_type: ProcessType,
+    pub(crate) command: String,
+    /// 1-based line number in the Procfile.
+    pub(crate) line: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ProcfileError {
+    /// The Procfile could not be read.
+    Read(String),
+    /// The bytes are not UTF-8; `line` is where the first invalid byte is.
+    NotUtf8 { line: usize },
+    /// A line that is neither blank, a comment, nor `<type>: <command>`.
+    NotADeclaration { line: usize, text: String },
+    /// A declaration whose process type has characters a CNB process type can't have.
+    InvalidType {
+        line: usize,
+        text: String,
+        process_type: String,
+    },
+    /// A declaration with nothing after the colon.
+    EmptyCommand { line: usize, process_type: String },
+    /// A process type declared twice.
+    Duplicate {
+        line: usize,
+        first_line: usize,
+        process_type: String,
+    },
+    /// No declarations at all.
+    Empty,
+}
+
+/// Parses the Procfile's bytes. Blank lines and lines starting with `#` are ignored; Windows line
+/// endings and a leading byte order mark are accepted.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<Declaration>, ProcfileError> {
+    let text = std::str::from_utf8(bytes).map_err(|error| ProcfileError::NotUtf8 {
+        line: bytes[..error.valid_up_to()]
+            .split(|byte| *byte == b'\n')
+            .count(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+
+    let mut declarations: Vec<Declaration> = Vec::new();
+    for (index, raw_line) in text.lines().enumerate() {
+        let line = index + 1;
+        let trimmed = raw_line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let Some((raw_type, raw_command)) = trimmed.split_once(':') else {
+            return Err(ProcfileError::NotADeclaration {
+                line,
+                text: trimmed.to_string(),
+            });
+        };
+        let type_name = raw_type.trim();
+        if type_name.is_empty() {
+            return Err(ProcfileError::NotADeclaration {
+                line,
+                text: trimmed.to_string(),
+            });
+        }
+        let process_type: ProcessType =
+            type_name.parse().map_err(|_| ProcfileError::InvalidType {
+                line,
+                text: trimmed.to_string(),
+                process_type: type_name.to_string(),
+            })?;
+        let command = raw_command.trim();
+        if command.is_empty() {
+            return Err(ProcfileError::EmptyCommand {
+                line,
+                process_type: type_name.to_string(),
+            });
+        }
+        if let Some(first) = declarations
+            .iter()
+            .find(|declaration| declaration.process_type == process_type)
+        {
+            return Err(ProcfileError::Duplicate {
+                line,
+                first_line: first.line,
+                process_type: type_name.to_string(),
+            });
+        }
+        declarations.push(Declaration {
+            process_type,
+            command: command.to_string(),
+            line,
+        });
+    }
+    if declarations.is_empty() {
+        return Err(ProcfileError::Empty);
+    }
+    Ok(declarations)
+}
+
+const FORMAT_HELP: &str = "Each line of a Procfile declares one process as '<type>: <command>', \
+for example:\n\n    web: gunicorn myproject.wsgi --bind 0.0.0.0:$PORT\n    worker: celery -A \
+myproject worker\n\nBlank lines and lines starting with '#' are ignored.";
+
+impl ProcfileError {
+    pub(crate) fn message(&self) -> ErrorMessage {
+        let header = "Invalid Procfile";
+        match self {
+            Self::Read(error) => ErrorMessage::new(
+                "Unable to read the Procfile",
+                formatdoc! {"
+                    The Procfile in the root of the app could not be read: {error}
+
+                    Check that it is a regular file that the build can read.
+                "},
+            ),
+            Self::NotUtf8 { line } => ErrorMessage::new(
+                header,
+                formatdoc! {"
+                    Line {line} of the Procfile is not valid UTF-8 text.
+
+                    Save the Procfile with UTF-8 encoding (the default of most editors).
+                "},
+            ),
+            Self::NotADeclaration { line, text } => ErrorMessage::new(
+                header,
+                formatdoc! {"
+                    Line {line} of the Procfile isn't a process declaration:
+                        {text}
+
+                    {FORMAT_HELP}
+                "},
+            ),
+            Self::InvalidType {
+                line,
+                text,
+                process_type,
+            } => ErrorMessage::new(
+                header,
+                formatdoc! {"
+                    Line {line} of the Procfile declares a process type with an invalid name:
+                        {text}
+
+                    '{process_type}' isn't a valid process type: a process type may contain only
+                    letters, digits, '.', '_' and '-'.
+
+                    {FORMAT_HELP}
+                "},
+            ),
+            Self::EmptyCommand { line, process_type } => ErrorMessage::new(
+                header,
+                formatdoc! {"
+                    Line {line} of the Procfile declares the process type '{process_type}' without
+                    a command.
+
+                    {FORMAT_HELP}
+                "},
+            ),
+            Self::Duplicate {
+                line,
+                first_line,
+                process_type,
+            } => ErrorMessage::new(
+                header,
+                formatdoc! {"
+                    Line {line} of the Procfile declares the process type '{process_type}' again: it
+                    is already declared on line {first_line}.
+
+                    Each process type may be declared only once. Remove one of the two lines.
+                "},
+            ),
+            Self::Empty => ErrorMessage::new(
+                header,
+                formatdoc! {"
+                    The Procfile declares no processes.
+
+                    {FORMAT_HELP}
+
+                    Delete the Procfile to let the buildpack choose a default 'web' process.
+                "},
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libcnb::data::process_type;
+
+    fn declaration(process_type: ProcessType, command: &str, line: usize) -> Declaration {
+        Declaration {
+            process_type,
+            command: command.to_string(),
+            line,
+        }
+    }
+
+    #[test]
+    fn parses_declarations_comments_and_blank_lines() {
+        let procfile = "\u{feff}# The processes\r\n\r\nweb: gunicorn app:app --bind 0.0.0.0:$PORT\r\n  \
+                        # indented comment\nworker:celery -A proj worker  \nrelease.task-1 : python \
+                        manage.py migrate\n";
+        assert_eq!(
+            parse(procfile.as_bytes()),
+            Ok(vec![
+                declaration(
+                    process_type!("web"),
+                    "gunicorn app:app --bind 0.0.0.0:$PORT",
+                    3
+                ),
+                declaration(process_type!("worker"), "celery -A proj worker", 5),
+                declaration(
+                    process_type!("release.task-1"),
+                    "python manage.py migrate",
+                    6
+                ),
+            ])
+        );
+    }
+
+    #[test]
+    fn command_keeps_its_own_colons() {
+        assert_eq!(
+            parse(b"web: uvicorn main:app --host 0.0.0.0"),
+            Ok(vec![declaration(
+                process_type!("web"),
+                "uvicorn main:app --host 0.0.0.0",
+                1
+            )])
+        );
+    }
+
+    #[test]
+    fn line_without_colon_is_an_error() {
+        let error = parse(b"web: gunicorn app:app\n\nrun the worker\n").unwrap_err();
+        assert_eq!(
+            error,
+            ProcfileError::NotADeclaration {
+                line: 3,
+                text: "run the worker".to_string()
+            }
+        );
+        assert_eq!(
+            error.message().render(),
+            indoc::indoc! {"
+                Error: Invalid Procfile
+
+                Line 3 of the Procfile isn't a process declaration:
+                    run the worker
+
+                Each line of a Procfile declares one process as '<type>: <command>', for example:
+
+                    web: gunicorn myproject.wsgi --bind 0.0.0.0:$PORT
+                    worker: celery -A myproject worker
+
+                Blank lines and lines starting with '#' are ignored."}
+        );
+    }
+
+    #[test]
+    fn missing_type_is_an_error() {
+        assert_eq!(
+            parse(b": gunicorn app:app"),
+            Err(ProcfileError::NotADeclaration {
+                line: 1,
+                text: ": gunicorn app:app".to_string()
+            })
+        );
+    }
+
+    #[test]
+    fn invalid_type_is_an_error() {
+        let error = parse(b"web gunicorn app:app\n").unwrap_err();
+        assert_eq!(
+            error,
+            ProcfileError::InvalidType {
+                line: 1,
+                text: "web gunicorn app:app".to_string(),
+                process_type: "web gunicorn app".to_string()
+            }
+        );
+        assert_eq!(
+            error.message().render(),
+            indoc::indoc! {"
+                Error: Invalid Procfile
+
+                Line 1 of the Procfile declares a process type with an invalid name:
+                    web gunicorn app:app
+
+                'web gunicorn app' isn't a valid process type: a process type may contain only
+                letters, digits, '.', '_' and '-'.
+
+                Each line of a Procfile declares one process as '<type>: <command>', for example:
+
+                    web: gunicorn myproject.wsgi --bind 0.0.0.0:$PORT
+                    worker: celery -A myproject worker
+
+                Blank lines and lines starting with '#' are ignored."}
+        );
+        assert!(matches!(
+            parse("wéb: x".as_bytes()),
+            Err(ProcfileError::InvalidType { .. })
+        ));
+    }
+
+    #[test]
+    fn empty_command_is_an_error() {
+        let error = parse(b"web: gunicorn app:app\nworker:   \n").unwrap_err();
+        assert_eq!(
+            error.message().render(),
+            indoc::indoc! {"
+                Error: Invalid Procfile
+
+                Line 2 of the Procfile declares the process type 'worker' without
+                a command.
+
+                Each line of a Procfile declares one process as '<type>: <command>', for example:
+
+                    web: gunicorn myproject.wsgi --bind 0.0.0.0:$PORT
+                    worker: celery -A myproject worker
+
+                Blank lines and lines starting with '#' are ignored."}
+        );
+    }
+
+    #[test]
+    fn duplicate_type_is_an_error() {
+        let error = parse(b"web: a\nworker: b\n# c\nweb: c\n").unwrap_err();
+        assert_eq!(
+            error.message().render(),
+            indoc::indoc! {"
+                Error: Invalid Procfile
+
+                Line 4 of the Procfile declares the process type 'web' again: it
+                is already declared on line 1.
+
+                Each process type may be declared only once. Remove one of the two lines."}
+        );
+    }
+
+    #[test]
+    fn non_utf8_is_an_error_naming_the_line() {
+        let error = parse(b"web: a\nworker: caf\xe9\n").unwrap_err();
+        assert_eq!(error, ProcfileError::NotUtf8 { line: 2 });
+        assert_eq!(
+            error.message().render(),
+            indoc::indoc! {"
+                Error: Invalid Procfile
+
+                Line 2 of the Procfile is not valid UTF-8 text.
+
+                Save the Procfile with UTF-8 encoding (the default of most editors)."}
+        );
+    }
+
+    #[test]
+    fn procfile_without_declarations_is_an_error() {
+        assert_eq!(parse(b"# nothing yet\n\n"), Err(ProcfileError::Empty));
+        assert_eq!(parse(b""), Err(ProcfileError::Empty));
+    }
+}
