@@ -2,10 +2,10 @@
 //! with the lifecycle's output. The apps are made in temporary directories, since some entries
 //! (a broken symlink, a directory named like a file) don't belong in a fixture.
 
-use crate::support::default_build_config;
+use crate::support::{buildpack_output, default_build_config};
 use indoc::indoc;
 use local_platform::testing::{
-    BuildConfig, PackResult, TestContext, TestRunner, assert_contains, assert_not_contains,
+    BuildConfig, PackResult, TestRunner, assert_contains, assert_not_contains,
 };
 use std::path::Path;
 
@@ -32,11 +32,6 @@ fn with_files(files: &'static [&'static str]) -> impl Fn(&Path) {
     }
 }
 
-/// What the buildpack printed (`bullet_stream` writes to stderr), without colours.
-fn build_output(context: &TestContext) -> String {
-    bullet_stream::strip_ansi(&context.pack_stderr)
-}
-
 /// An app with only `files` passes detection; having no package manager file, the build then
 /// stops with `error` before it installs anything.
 fn detects_then_fails(files: &'static [&'static str], error: &str) {
@@ -44,7 +39,7 @@ fn detects_then_fails(files: &'static [&'static str], error: &str) {
     config.expected_pack_result(PackResult::Failure);
     TestRunner::default().build(&config, |context| {
         assert_contains!(context.pack_stdout, DETECT_PASSED);
-        let output = build_output(&context);
+        let output = buildpack_output(&context);
         assert_contains!(output, error);
         assert_not_contains!(output, "## Installing Python");
     });

@@ -2,17 +2,12 @@
 //! runtimes: a version from each source, the default and the remembered minor version, and the
 //! errors, each of which fails before any layer is written and is followed by a good build.
 
-use crate::support::default_build_config;
 use crate::support::runtime_server::{parse_inventory, runtime_server_url, test_runtimes_dir};
+use crate::support::{buildpack_output, default_build_config};
 use indoc::{formatdoc, indoc};
 use local_platform::testing::{
     BuildConfig, PackResult, TestContext, TestRunner, assert_contains, assert_not_contains,
 };
-
-/// What the buildpack printed (`bullet_stream` writes to stderr), without colours.
-fn build_output(context: &TestContext) -> String {
-    bullet_stream::strip_ansi(&context.pack_stderr)
-}
 
 /// The build of `fixture` with `files` written into the app (over the fixture's).
 fn config_with(fixture: &str, files: &[(&str, &[u8])]) -> BuildConfig {
@@ -41,7 +36,7 @@ fn version_section(output: &str) -> &str {
 }
 
 fn assert_version_section(context: &TestContext, expected: &str) {
-    let output = build_output(context);
+    let output = buildpack_output(context);
     assert_eq!(version_section(&output), expected, "in:\n{output}");
 }
 
@@ -79,7 +74,7 @@ fn error_block(message: &str) -> String {
 /// Asserts that the build failed with `message` right after the buildpack's header, without
 /// touching a layer, and that the image wasn't exported.
 fn assert_failed_before_any_layer(context: &TestContext, message: &str) {
-    let output = build_output(context);
+    let output = buildpack_output(context);
     let expected = format!("## Python\n\n{}\n", error_block(message));
     assert!(
         output.contains(&expected),
@@ -133,7 +128,7 @@ fn next_failure(
     } else {
         context.rebuild(good, |context| {
             assert_contains!(
-                build_output(&context),
+                buildpack_output(&context),
                 &format!("- Installing Python {good_version}\n")
             );
             assert_eq!(launched_version(&context), format!("Python {good_version}"));
@@ -173,7 +168,7 @@ fn runtime_txt_exact_then_minor_version() {
         let mut broken = config_with("runtime_txt", &[("runtime.txt", b"python-3.11.7.1\n")]);
         broken.expected_pack_result(PackResult::Failure);
         context.rebuild(broken, |context| {
-            let output = build_output(&context);
+            let output = buildpack_output(&context);
             assert_contains!(
                 output,
                 indoc! {"
@@ -198,7 +193,7 @@ fn runtime_txt_exact_then_minor_version() {
                     "},
                 );
                 assert_contains!(
-                    build_output(&context),
+                    buildpack_output(&context),
                     "## Installing Python\n\n- Using cached Python 3.11.7\n"
                 );
                 assert_eq!(launched_version(&context), "Python 3.11.7");
@@ -681,7 +676,7 @@ fn pipfile_requires_python_version() {
             "},
         );
         assert_contains!(
-            build_output(&context),
+            buildpack_output(&context),
             "## Installing dependencies with Pipenv\n"
         );
         assert_eq!(launched_version(&context), "Python 3.11.7");
