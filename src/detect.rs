@@ -22,6 +22,11 @@ pub(crate) const PYTHON_PROJECT_FILES: [&str; 16] = [
     "requirments.txt",
 ];
 
+/// Whether `name` is one of the misspellings of `requirements.txt` in [`PYTHON_PROJECT_FILES`].
+pub(crate) fn is_requirements_misspelling(name: &str) -> bool {
+    PYTHON_PROJECT_FILES[11..].contains(&name)
+}
+
 /// Returns the Python project files found in the app directory, in [`PYTHON_PROJECT_FILES`] order.
 ///
 /// Only names are checked, never contents. A broken symlink or a directory with one of these

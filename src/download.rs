@@ -376,7 +376,7 @@ impl DownloadError {
                 http_failure_body(url, failure, *attempts, fix_location),
             ),
             Self::LocalFile { path, error } => ErrorMessage::new(
-                header,
+                format!("Unable to read {what}"),
                 formatdoc! {"
                     The file {path} could not be read: {error}
 

@@ -636,7 +636,7 @@ mod tests {
         assert_eq!(
             error.message(),
             ErrorMessage::new(
-                "Unable to download the Python runtime inventory",
+                "Unable to read the Python runtime inventory",
                 formatdoc! {"
                     The file {path} could not be read: No such file or directory (os error 2)
 

@@ -42,6 +42,9 @@ const ALL: [PackageManager; 4] = [
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum PackageManagerError {
+    /// No package manager file, but a misspelling of `requirements.txt` (which detection accepts
+    /// so that the build can say this).
+    MisspelledRequirements { file: &'static str },
     /// More than one package manager's file is present.
     Multiple(Vec<PackageManager>),
     /// None is present; `pyproject_toml` says whether a `pyproject.toml` exists.
@@ -62,6 +65,11 @@ pub(crate) fn determine(app_dir: &Path) -> Result<PackageManager, PackageManager
                 || (*manager == PackageManager::Pipenv && app_dir.join("Pipfile.lock").is_file())
         })
         .collect();
+    if found.is_empty()
+        && let Some(file) = misspelled_requirements_file(app_dir)
+    {
+        return Err(PackageManagerError::MisspelledRequirements { file });
+    }
     match found[..] {
         [manager] => match missing_companion(app_dir, manager) {
             Some(missing) => Err(PackageManagerError::MissingFile { manager, missing }),
@@ -90,6 +98,7 @@ fn missing_companion(app_dir: &Path, manager: PackageManager) -> Option<&'static
 impl PackageManagerError {
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
+            Self::MisspelledRequirements { file } => misspelled_requirements_message(file),
             Self::Multiple(managers) => {
                 let files = managers
                     .iter()
@@ -189,6 +198,27 @@ fn marker_description(manager: PackageManager) -> &'static str {
     }
 }
 
+/// The first misspelling of `requirements.txt` that detection accepts and the app has.
+fn misspelled_requirements_file(app_dir: &Path) -> Option<&'static str> {
+    crate::detect::PYTHON_PROJECT_FILES
+        .into_iter()
+        .filter(|name| crate::detect::is_requirements_misspelling(name))
+        .find(|name| app_dir.join(name).is_file())
+}
+
+fn misspelled_requirements_message(file: &str) -> ErrorMessage {
+    ErrorMessage::new(
+        format!("Found {file} instead of requirements.txt"),
+        formatdoc! {"
+            The app has a file named {file}, but no requirements.txt. pip only
+            reads a file named exactly requirements.txt (names are case-sensitive), so the
+            buildpack can't tell which packages to install.
+
+            Rename {file} to requirements.txt, commit the change, and build again.
+        "},
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +230,21 @@ mod tests {
             fs::write(dir.path().join(file), "").unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn a_misspelled_requirements_file_is_named() {
+        assert_eq!(
+            determine(app_with(&["Requirements.txt", "pyproject.toml"]).path()),
+            Err(PackageManagerError::MisspelledRequirements {
+                file: "Requirements.txt"
+            })
+        );
+        // With a real package manager file, a stray misspelled file is left alone.
+        assert_eq!(
+            determine(app_with(&["requirments.txt", "requirements.txt"]).path()),
+            Ok(PackageManager::Pip)
+        );
     }
 
     #[test]

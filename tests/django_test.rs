@@ -2,15 +2,14 @@
 //! serving a page and a collected static file.
 
 use crate::processes_test::{http_get, web_container};
-use crate::support::default_build_config;
-use bullet_stream::strip_ansi;
+use crate::support::{buildpack_output, default_build_config, failing_build_config};
 use indoc::indoc;
-use local_platform::testing::{PackResult, TestRunner, assert_contains};
+use local_platform::testing::{TestRunner, assert_contains};
 
 #[test]
 fn django_collectstatic_and_default_web_process() {
     TestRunner::default().build(default_build_config("django_basic"), |context| {
-        let output = strip_ansi(&context.pack_stderr);
+        let output = buildpack_output(&context);
         assert_contains!(
             &output,
             indoc! {"
@@ -58,7 +57,7 @@ fn django_collectstatic_and_default_web_process() {
 #[test]
 fn django_without_staticfiles_app_skips_collectstatic() {
     TestRunner::default().build(default_build_config("django_no_staticfiles"), |context| {
-        let output = strip_ansi(&context.pack_stderr);
+        let output = buildpack_output(&context);
         assert_contains!(
             &output,
             indoc! {"
@@ -84,7 +83,7 @@ fn django_without_staticfiles_app_skips_collectstatic() {
 #[test]
 fn django_not_installed_skips_collectstatic() {
     TestRunner::default().build(default_build_config("django_not_installed"), |context| {
-        let output = strip_ansi(&context.pack_stderr);
+        let output = buildpack_output(&context);
         assert_contains!(
             &output,
             indoc! {"
@@ -105,7 +104,7 @@ fn django_collectstatic_disabled() {
     let mut config = default_build_config("django_collectstatic_misconfigured");
     config.env("DISABLE_COLLECTSTATIC", "1");
     TestRunner::default().build(config, |context| {
-        let output = strip_ansi(&context.pack_stderr);
+        let output = buildpack_output(&context);
         assert_contains!(
             &output,
             indoc! {"
@@ -119,10 +118,8 @@ fn django_collectstatic_disabled() {
 
 #[test]
 fn django_collectstatic_failure_fails_the_build() {
-    let mut config = default_build_config("django_collectstatic_misconfigured");
-    config.expected_pack_result(PackResult::Failure);
-    TestRunner::default().build(config, |context| {
-        let output = strip_ansi(&context.pack_stderr);
+    TestRunner::default().build(failing_build_config("django_collectstatic_misconfigured"), |context| {
+        let output = buildpack_output(&context);
         assert_contains!(
             &output,
             "django.core.exceptions.ImproperlyConfigured: You're using the staticfiles app without having set the STATIC_ROOT setting to a filesystem path."
@@ -150,13 +147,13 @@ fn django_collectstatic_failure_fails_the_build() {
 
 #[test]
 fn django_settings_import_error_fails_the_build() {
-    let mut config = default_build_config("django_settings_import_error");
-    config.expected_pack_result(PackResult::Failure);
-    TestRunner::default().build(config, |context| {
-        let output = strip_ansi(&context.pack_stderr);
-        assert_contains!(
-            &output,
-            indoc! {"
+    TestRunner::default().build(
+        failing_build_config("django_settings_import_error"),
+        |context| {
+            let output = buildpack_output(&context);
+            assert_contains!(
+                &output,
+                indoc! {"
                 ! Error: Unable to inspect the Django project
                 !
                 ! To find out whether the app uses Django's static files app, the buildpack
@@ -164,10 +161,10 @@ fn django_settings_import_error_fails_the_build() {
                 !
                 ! Traceback (most recent call last):
             "}
-        );
-        assert_contains!(
-            &output,
-            indoc! {"
+            );
+            assert_contains!(
+                &output,
+                indoc! {"
                 ! ModuleNotFoundError: No module named 'dj_database_url'
                 !
                 ! This usually means the app's Django settings can't be loaded at build time,
@@ -178,6 +175,7 @@ fn django_settings_import_error_fails_the_build() {
                 ! To skip generating static files instead, set DISABLE_COLLECTSTATIC=1 in the
                 ! build's environment (with pack: 'pack build --env DISABLE_COLLECTSTATIC=1').
             "}
-        );
-    });
+            );
+        },
+    );
 }

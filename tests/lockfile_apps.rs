@@ -3,20 +3,13 @@
 //! every installed distribution, so a launch shows exactly what the lockfile installed.
 
 use crate::support::default_build_config;
-use local_platform::testing::{BuildConfig, PackResult, TestContext};
+use local_platform::testing::{BuildConfig, TestContext};
 use std::path::{Path, PathBuf};
 
 /// A build of `test-fixtures/<fixture>` as every integration test starts (test runtimes, the CA
 /// bundle, hostile env).
 pub(crate) fn config(fixture: &str) -> BuildConfig {
     default_build_config(fixture)
-}
-
-/// A failing build of `test-fixtures/<fixture>`.
-pub(crate) fn failing_config(fixture: &str) -> BuildConfig {
-    let mut config = config(fixture);
-    config.expected_pack_result(PackResult::Failure);
-    config
 }
 
 /// The same app with `files` replaced by those of `test-fixtures/<other_fixture>` (a lockfile
@@ -47,11 +40,6 @@ fn fixture_dir(fixture: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("test-fixtures")
         .join(fixture)
-}
-
-/// Everything the build printed, without colours.
-pub(crate) fn build_output(context: &TestContext) -> String {
-    bullet_stream::strip_ansi(format!("{}{}", context.pack_stdout, context.pack_stderr))
 }
 
 /// What the app reports at launch: its Python version and installed distributions.

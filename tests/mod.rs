@@ -4,6 +4,7 @@
 // The test crate sees every dependency of the buildpack, most of which only the buildpack uses.
 #![allow(unused_crate_dependencies)]
 
+mod detect_test;
 mod django_test;
 mod local_platform_test;
 mod lockfile_apps;
@@ -16,3 +17,4 @@ mod python_test;
 mod runtimes_test;
 mod support;
 mod uv_test;
+mod versions_test;

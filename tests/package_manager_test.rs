@@ -1,17 +1,19 @@
 //! Choosing the package manager: apps with several package managers' files, or with a
 //! `pyproject.toml` and no lockfile, fail before any layer is made.
 
-use crate::lockfile_apps::{build_output, failing_config};
+use crate::support::{build_output, failing_build_config};
 use indoc::indoc;
 use local_platform::testing::{TestRunner, assert_contains, assert_not_contains};
 
 #[test]
 fn multiple_package_managers() {
-    TestRunner::default().build(failing_config("multiple_package_managers"), |context| {
-        let out = build_output(&context);
-        assert_contains!(
-            out,
-            indoc! {"
+    TestRunner::default().build(
+        failing_build_config("multiple_package_managers"),
+        |context| {
+            let out = build_output(&context);
+            assert_contains!(
+                out,
+                indoc! {"
                 ! Error: Multiple package manager files were found
                 !
                 ! The app contains files for more than one Python package manager:
@@ -22,14 +24,15 @@ fn multiple_package_managers() {
                 ! buildpack can't choose. Delete the files of the package managers the app
                 ! doesn't use, and keep only one of them.
             "}
-        );
-        assert_not_contains!(out, "Installing Python");
-    });
+            );
+            assert_not_contains!(out, "Installing Python");
+        },
+    );
 }
 
 #[test]
 fn pyproject_only() {
-    TestRunner::default().build(failing_config("pyproject_only"), |context| {
+    TestRunner::default().build(failing_build_config("pyproject_only"), |context| {
         assert_contains!(
             build_output(&context),
             indoc! {"

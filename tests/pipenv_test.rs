@@ -3,9 +3,9 @@
 //! built through the local platform with real runtimes and real `PyPI` packages.
 
 use crate::lockfile_apps::{
-    app_report, basic_report, build_output, config, failing_config, updated_report,
-    with_files_from, with_python_version,
+    app_report, basic_report, config, updated_report, with_files_from, with_python_version,
 };
+use crate::support::{build_output, failing_build_config};
 use indoc::indoc;
 use local_platform::testing::{TestRunner, assert_contains, assert_not_contains};
 
@@ -73,15 +73,17 @@ fn pipenv_app_installs_the_default_packages_reuses_them_and_reinstalls_on_change
 
 #[test]
 fn pipenv_lockfile_out_of_sync() {
-    TestRunner::default().build(failing_config("pipenv_lockfile_out_of_sync"), |context| {
-        let out = build_output(&context);
-        assert_contains!(
-            out,
-            "      Pipfile.lock is out-of-date. Run $ pipenv lock to update.\n"
-        );
-        assert_contains!(
-            out,
-            indoc! {"
+    TestRunner::default().build(
+        failing_build_config("pipenv_lockfile_out_of_sync"),
+        |context| {
+            let out = build_output(&context);
+            assert_contains!(
+                out,
+                "      Pipfile.lock is out-of-date. Run $ pipenv lock to update.\n"
+            );
+            assert_contains!(
+                out,
+                indoc! {"
                 ! Error: The Pipfile.lock file is out of date
                 !
                 ! Pipfile.lock wasn't generated from the current Pipfile (see Pipenv's output
@@ -89,14 +91,15 @@ fn pipenv_lockfile_out_of_sync() {
                 !
                 ! Run 'pipenv lock' to update Pipfile.lock, commit the result, and build again.
             "}
-        );
-        assert_not_contains!(out, "pipenv install");
-    });
+            );
+            assert_not_contains!(out, "pipenv install");
+        },
+    );
 }
 
 #[test]
 fn pipenv_no_lockfile() {
-    TestRunner::default().build(failing_config("pipenv_no_lockfile"), |context| {
+    TestRunner::default().build(failing_build_config("pipenv_no_lockfile"), |context| {
         assert_contains!(
             build_output(&context),
             indoc! {"
@@ -113,7 +116,7 @@ fn pipenv_no_lockfile() {
 
 #[test]
 fn pipenv_pipfile_invalid() {
-    TestRunner::default().build(failing_config("pipenv_pipfile_invalid"), |context| {
+    TestRunner::default().build(failing_build_config("pipenv_pipfile_invalid"), |context| {
         assert_contains!(
             build_output(&context),
             indoc! {r#"
@@ -129,7 +132,7 @@ fn pipenv_pipfile_invalid() {
 
 #[test]
 fn pipenv_lockfile_invalid() {
-    TestRunner::default().build(failing_config("pipenv_lockfile_invalid"), |context| {
+    TestRunner::default().build(failing_build_config("pipenv_lockfile_invalid"), |context| {
         assert_contains!(
             build_output(&context),
             indoc! {"

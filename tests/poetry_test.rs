@@ -5,9 +5,9 @@
 //! so these builds also prove the install never needs the index's JSON API.
 
 use crate::lockfile_apps::{
-    app_report, basic_report, build_output, config, failing_config, updated_report,
-    with_files_from, with_python_version,
+    app_report, basic_report, config, updated_report, with_files_from, with_python_version,
 };
+use crate::support::{build_output, failing_build_config};
 use indoc::indoc;
 use local_platform::testing::{TestRunner, assert_contains, assert_not_contains};
 
@@ -79,7 +79,7 @@ fn poetry_app_installs_the_main_group_reuses_it_and_reinstalls_on_changes() {
 
 #[test]
 fn poetry_lockfile_out_of_sync() {
-    TestRunner::default().build(failing_config("poetry_lockfile_out_of_sync"), |context| {
+    TestRunner::default().build(failing_build_config("poetry_lockfile_out_of_sync"), |context| {
         let out = build_output(&context);
         assert_contains!(out,
             "      Error: pyproject.toml changed significantly since poetry.lock was last generated. Run `poetry lock` to fix the lock file.\n"

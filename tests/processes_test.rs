@@ -1,12 +1,9 @@
 //! Processes: a Procfile's declared processes, and the default `web` process chosen for Flask
 //! and `FastAPI` apps, started with `PORT` and answering HTTP.
 
-use crate::support::default_build_config;
-use bullet_stream::strip_ansi;
+use crate::support::{buildpack_output, default_build_config, failing_build_config};
 use indoc::indoc;
-use local_platform::testing::{
-    ContainerConfig, ContainerContext, PackResult, TestRunner, assert_contains,
-};
+use local_platform::testing::{ContainerConfig, ContainerContext, TestRunner, assert_contains};
 use std::time::{Duration, Instant};
 
 /// The container port the web processes are started on (`PORT`).
@@ -55,7 +52,7 @@ pub(crate) fn http_get(container: &ContainerContext, path: &str) -> (u16, String
 #[test]
 fn procfile_declares_the_processes() {
     TestRunner::default().build(default_build_config("procfile_basic"), |context| {
-        let output = strip_ansi(&context.pack_stderr);
+        let output = buildpack_output(&context);
         assert_contains!(
             &output,
             indoc! {"
@@ -81,10 +78,8 @@ fn procfile_declares_the_processes() {
 
 #[test]
 fn procfile_invalid_line_fails_the_build() {
-    let mut config = default_build_config("procfile_invalid");
-    config.expected_pack_result(PackResult::Failure);
-    TestRunner::default().build(config, |context| {
-        let output = strip_ansi(&context.pack_stderr);
+    TestRunner::default().build(failing_build_config("procfile_invalid"), |context| {
+        let output = buildpack_output(&context);
         assert_contains!(
             &output,
             indoc! {"
@@ -107,7 +102,7 @@ fn procfile_invalid_line_fails_the_build() {
 #[test]
 fn flask_app_gets_a_gunicorn_web_process() {
     TestRunner::default().build(default_build_config("flask_basic"), |context| {
-        let output = strip_ansi(&context.pack_stderr);
+        let output = buildpack_output(&context);
         assert_contains!(
             &output,
             indoc! {"
@@ -144,7 +139,7 @@ fn flask_app_gets_a_gunicorn_web_process() {
 #[test]
 fn fastapi_app_gets_a_uvicorn_web_process() {
     TestRunner::default().build(default_build_config("fastapi_basic"), |context| {
-        let output = strip_ansi(&context.pack_stderr);
+        let output = buildpack_output(&context);
         assert_contains!(
             &output,
             indoc! {"

@@ -1,6 +1,7 @@
 //! The `python` layer: installing a real runtime from the test runtime server, reusing it,
 //! discarding it with reasons, the environment at launch, and download failures.
 
+use crate::support::default_build_config;
 use crate::support::runtime_server::{
     Fault, ScopedInventory, ensure_test_runtimes, runtime_server_url, test_runtimes_dir,
 };
@@ -60,25 +61,6 @@ fn archive_requests(inventory: &ScopedInventory) -> usize {
 fn python_runtime_is_installed_then_reused() {
     let inventory = ScopedInventory::new();
     TestRunner::default().build(config(&inventory), |context| {
-        let output = without_timings(&build_output(&context));
-        let url = beside(&inventory, &archive("3.12.1"));
-        let expected = formatdoc! {"
-            ## Python version
-
-            - Using Python 3.12.1 (from .python-version: 3.12)
-
-            ## Installing Python
-
-            - Installing Python 3.12.1
-              - Downloading {url} ... (<time>)
-        "};
-        assert!(output.contains(&expected), "{output}");
-        assert!(
-            output.contains("  - Verified the SHA-256 checksum ("),
-            "{output}"
-        );
-        assert_eq!(archive_requests(&inventory), 1);
-
         // At launch, `python` runs on the layer's runtime (the venv's base), with its own libpython.
         let launched = context.run_shell_command(
             "python -c 'import sys; print(sys.base_prefix); \
@@ -92,6 +74,28 @@ fn python_runtime_is_installed_then_reused() {
             format!("{prefix}/lib/libpython3.12.so.1.0"),
             "{launched}"
         );
+
+        // The whole section: download, checksum, unpacking, and the standard library compiled
+        // to hash-based bytecode (in the layer's path, which the image keeps).
+        let output = without_timings(&build_output(&context));
+        let url = beside(&inventory, &archive("3.12.1"));
+        let sha256 = listed_sha256(&inventory, "3.12.1");
+        let stdlib = format!("{prefix}/lib/python3.12");
+        let expected = formatdoc! {"
+            ## Python version
+
+            - Using Python 3.12.1 (from .python-version: 3.12)
+
+            ## Installing Python
+
+            - Installing Python 3.12.1
+              - Downloading {url} ... (<time>)
+              - Verified the SHA-256 checksum ({short})
+              - Unpacking ... (<time>)
+              - Running `{prefix}/bin/python3 -s -B -m compileall -q -j 0 -f --invalidation-mode unchecked-hash -x \"^{stdlib_pattern}/(site-packages|(.*/)?(test|tests|idle_test))/\" {stdlib}` ... (<time>)
+        ", short = &sha256[..12], stdlib_pattern = stdlib.replace('.', "[.]")};
+        assert!(output.contains(&expected), "{output}");
+        assert_eq!(archive_requests(&inventory), 1);
 
         // The environment a Python app needs, and no PYTHONHOME; `python` is the app's venv.
         let venv = format!("{}/venv", prefix.strip_suffix("/python").unwrap());
@@ -126,6 +130,67 @@ fn python_runtime_is_installed_then_reused() {
                 assert!(layer.unchanged);
             }
         });
+    });
+}
+
+/// The standard library is compiled when the layer is built, to bytecode that is never checked
+/// against its source: the image's reset mtimes can't make it stale, so launch neither
+/// recompiles nor writes into the layer (no file in it is added or rewritten: paths, sizes and
+/// mtimes stay the same), and two builds give the same layer.
+#[test]
+fn python_stdlib_bytecode_is_hash_based_and_launch_writes_nothing() {
+    let config = default_build_config("python_3_12");
+    // The lifecycle's exporter sets every file's mtime to 1980-01-01 00:00:01 UTC; the local
+    // platform keeps them, so the test does it (an image built by pack has it already).
+    #[cfg(not(feature = "pack"))]
+    let reset_mtimes = r#"find "$layer" -exec touch -h -d @315532801 {} +"#;
+    #[cfg(feature = "pack")]
+    let reset_mtimes = "";
+    TestRunner::default().build(&config, |context| {
+        let launched = context.run_shell_command(formatdoc! {r#"
+            layer=$(PYTHONDONTWRITEBYTECODE=1 python -c 'import sys; print(sys.base_prefix)')
+            {reset_mtimes}
+            before=$(find "$layer" -printf '%P %s %T@\n' | sort)
+            python -c "
+            import email, http.client, json, sys
+            for module in (json, email, http.client):
+                with open(module.__spec__.cached, 'rb') as pyc:
+                    flags = int.from_bytes(pyc.read()[4:8], 'little')
+                print(module.__name__, module.__spec__.cached.removeprefix(sys.base_prefix), flags)
+            "
+            after=$(find "$layer" -printf '%P %s %T@\n' | sort)
+            if [ "$before" = "$after" ]; then
+                echo 'The python layer is unchanged'
+            else
+                diff <(echo "$before") <(echo "$after") | head -n 20
+            fi
+        "#});
+        // Flags 1: hash-based (bit 0), source not checked (bit 1 clear).
+        assert_eq!(
+            launched.stdout,
+            formatdoc! {"
+                json /lib/python3.12/json/__pycache__/__init__.cpython-312.pyc 1
+                email /lib/python3.12/email/__pycache__/__init__.cpython-312.pyc 1
+                http.client /lib/python3.12/http/__pycache__/client.cpython-312.pyc 1
+                The python layer is unchanged
+            "},
+            "{launched}"
+        );
+
+        // A build from scratch gives a byte-identical layer (local platform only: `pack`
+        // exposes no layer digests).
+        #[cfg(not(feature = "pack"))]
+        {
+            let first_digest = context.export().layer("python").unwrap().digest.clone();
+            context.rebuild_with_clear_cache(&config, |context| {
+                let output = build_output(&context);
+                assert!(output.contains("- Installing Python 3.12.1\n"), "{output}");
+                assert_eq!(
+                    context.export().layer("python").unwrap().digest,
+                    first_digest
+                );
+            });
+        }
     });
 }
 

@@ -2,9 +2,9 @@
 //! `venv` layer, built through the local platform with real runtimes and real `PyPI` packages.
 
 use crate::lockfile_apps::{
-    app_report, basic_report, build_output, config, failing_config, updated_report,
-    with_files_from, with_python_version,
+    app_report, basic_report, config, updated_report, with_files_from, with_python_version,
 };
+use crate::support::{build_output, failing_build_config};
 use indoc::indoc;
 use local_platform::testing::{TestRunner, assert_contains, assert_not_contains};
 
@@ -72,7 +72,7 @@ fn uv_app_installs_the_lock_reuses_it_and_reinstalls_on_changes() {
 
 #[test]
 fn uv_lockfile_out_of_sync() {
-    TestRunner::default().build(failing_config("uv_lockfile_out_of_sync"), |context| {
+    TestRunner::default().build(failing_build_config("uv_lockfile_out_of_sync"), |context| {
         let out = build_output(&context);
         assert_contains!(out,
             "      error: The lockfile at `uv.lock` needs to be updated, but `--locked` was provided.\n"

@@ -13,7 +13,7 @@
 
 use crate::PythonBuildpack;
 use crate::errors::{BuildpackError, ErrorMessage};
-use crate::layers::runtime_key::RuntimeKey;
+use crate::layers::runtime_key::{RuntimeKey, input_changes, version_change};
 use crate::package_manager::PackageManager;
 use crate::python_version::PythonVersion;
 use crate::tool_command;
@@ -98,31 +98,15 @@ impl LockedVenvMetadata {
             tool_version,
             inputs,
         } = self;
-        let mut reasons = Vec::new();
-        if *tool_version != cached.tool_version {
-            reasons.push(format!(
-                "The {package_manager} version changed from {} to {tool_version}",
-                cached.tool_version
-            ));
-        }
+        let mut reasons: Vec<String> =
+            version_change(package_manager, tool_version, &cached.tool_version)
+                .into_iter()
+                .collect();
         if cached.inputs.is_empty() {
             reasons.push("The previous build stopped before the install completed".to_string());
             return reasons;
         }
-        for (input, digest) in inputs {
-            match cached.inputs.get(input) {
-                None => reasons.push(format!("{input} was added")),
-                Some(cached_digest) if cached_digest != digest => {
-                    reasons.push(format!("{input} changed"));
-                }
-                Some(_) => {}
-            }
-        }
-        for input in cached.inputs.keys() {
-            if !inputs.contains_key(input) {
-                reasons.push(format!("{input} was removed"));
-            }
-        }
+        reasons.extend(input_changes(inputs, &cached.inputs));
         reasons
     }
 }

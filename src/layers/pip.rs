@@ -14,7 +14,7 @@
 
 use crate::PythonBuildpack;
 use crate::errors::BuildpackError;
-use crate::layers::runtime_key::RuntimeKey;
+use crate::layers::runtime_key::{RuntimeKey, cache_only_layer, version_change};
 use crate::packaging_tool_versions::PIP_VERSION;
 use crate::python_version::PythonVersion;
 use crate::tool_command;
@@ -23,12 +23,10 @@ use indoc::formatdoc;
 use libcnb::Env;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
-use libcnb::layer::{
-    CachedLayerDefinition, EmptyLayerCause, InvalidMetadataAction, LayerState, RestoredLayerAction,
-};
+use libcnb::layer::{EmptyLayerCause, LayerState};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,12 +42,7 @@ impl PipLayerMetadata {
             pip_version,
         } = self;
         let mut changes = runtime.changes(&cached.runtime);
-        if *pip_version != cached.pip_version {
-            changes.push(format!(
-                "The pip version changed from {} to {pip_version}",
-                cached.pip_version
-            ));
-        }
+        changes.extend(version_change("pip", pip_version, &cached.pip_version));
         changes
     }
 }
@@ -81,22 +74,9 @@ pub(crate) fn install_pip(
         runtime: RuntimeKey::new(python_version, &context.target),
         pip_version: PIP_VERSION.to_string(),
     };
-    let layer = context.cached_layer(
-        layer_name!("pip"),
-        CachedLayerDefinition {
-            build: false,
-            launch: false,
-            invalid_metadata_action: &|_| InvalidMetadataAction::DeleteLayer,
-            restored_layer_action: &|cached: &PipLayerMetadata, _: &Path| {
-                let changes = metadata.changes(cached);
-                if changes.is_empty() {
-                    (RestoredLayerAction::KeepLayer, changes)
-                } else {
-                    (RestoredLayerAction::DeleteLayer, changes)
-                }
-            },
-        },
-    )?;
+    let layer = cache_only_layer(context, layer_name!("pip"), |cached: &PipLayerMetadata| {
+        metadata.changes(cached)
+    })?;
     let pip = Pip {
         layer_dir: layer.path(),
     };

@@ -11,16 +11,14 @@
 
 use crate::PythonBuildpack;
 use crate::errors::BuildpackError;
-use crate::layers::runtime_key::RuntimeKey;
+use crate::layers::runtime_key::{RuntimeKey, cache_only_layer};
 use crate::python_version::PythonVersion;
 use bullet_stream::global::print;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
-use libcnb::layer::{
-    CachedLayerDefinition, EmptyLayerCause, InvalidMetadataAction, LayerState, RestoredLayerAction,
-};
+use libcnb::layer::{EmptyLayerCause, LayerState};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,21 +37,10 @@ pub(crate) fn prepare_pip_cache(
     let metadata = PipCacheMetadata {
         runtime: RuntimeKey::new(python_version, &context.target),
     };
-    let layer = context.cached_layer(
+    let layer = cache_only_layer(
+        context,
         layer_name!("pip-cache"),
-        CachedLayerDefinition {
-            build: false,
-            launch: false,
-            invalid_metadata_action: &|_| InvalidMetadataAction::DeleteLayer,
-            restored_layer_action: &|cached: &PipCacheMetadata, _: &Path| {
-                let changes = metadata.runtime.changes(&cached.runtime);
-                if changes.is_empty() {
-                    (RestoredLayerAction::KeepLayer, changes)
-                } else {
-                    (RestoredLayerAction::DeleteLayer, changes)
-                }
-            },
-        },
+        |cached: &PipCacheMetadata| metadata.runtime.changes(&cached.runtime),
     )?;
     match layer.state {
         _ if !announce => {}

@@ -8,12 +8,13 @@
 
 use crate::PythonBuildpack;
 use crate::errors::{BuildpackError, ErrorMessage};
-use crate::layers::locked_venv::{
-    self, LockedDependenciesError, LockedInstall, Update, prepend_path, set_var,
-};
+use crate::layers::locked_venv::{self, LockedDependenciesError, LockedInstall, Update, set_var};
 use crate::layers::pip::Pip;
 use crate::layers::pip_cache;
-use crate::layers::tool_layer::{Tool, install_into_venv, install_tool_layer};
+use crate::layers::tool_layer::{
+    InstalledTool, Tool, failure_output, install_failed_message, install_into_venv,
+    install_tool_layer,
+};
 use crate::package_manager::PackageManager;
 use crate::packaging_tool_versions::PIPENV_VERSION;
 use crate::python_version::PythonVersion;
@@ -25,25 +26,12 @@ use indoc::formatdoc;
 use libcnb::Env;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
-use std::ffi::OsString;
-use std::path::PathBuf;
 
 /// The files whose contents decide what gets installed.
 const INPUT_FILES: [&str; 2] = ["Pipfile", "Pipfile.lock"];
 
 /// Pipenv as installed in its layer.
-pub(crate) struct Pipenv {
-    layer_dir: PathBuf,
-}
-
-impl Pipenv {
-    /// `pipenv`, found by name through `PATH`, with `vars` as its environment.
-    fn command(&self, vars: &[(OsString, OsString)]) -> std::process::Command {
-        let mut vars = vars.to_vec();
-        prepend_path(&mut vars, &self.layer_dir.join("bin"));
-        tool_command::command("pipenv", &vars)
-    }
-}
+pub(crate) type Pipenv = InstalledTool;
 
 /// Installs (or reuses) Pipenv in the `pipenv` layer.
 pub(crate) fn install_pipenv(
@@ -68,7 +56,10 @@ pub(crate) fn install_pipenv(
         .map_err(|error| pipenv_error(PipenvError::InstallPipenv(error)))?;
         Ok(())
     })?;
-    Ok(Pipenv { layer_dir })
+    Ok(Pipenv {
+        layer_dir,
+        program: "pipenv",
+    })
 }
 
 /// Installs the lock's default packages into the `venv` layer, unless the cached environment
@@ -143,10 +134,7 @@ pub(crate) enum PipenvError {
 impl PipenvError {
     fn from_verify_failure(error: &CmdError) -> Self {
         let command = redact_credentials(&error.name());
-        let output = error.output().map_or_else(String::new, |output| {
-            format!("{}\n{}", output.stdout_lossy(), output.stderr_lossy())
-        });
-        if output.contains("Pipfile.lock is out-of-date") {
+        if failure_output(error).contains("Pipfile.lock is out-of-date") {
             Self::LockfileOutOfDate
         } else {
             Self::VerifyFailed { command }
@@ -155,17 +143,7 @@ impl PipenvError {
 
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
-            Self::InstallPipenv(error) => ErrorMessage::new(
-                format!("Unable to install Pipenv {PIPENV_VERSION}"),
-                formatdoc! {"
-                    The buildpack could not download and install Pipenv from the package index
-                    ({command} failed, see its output above).
-
-                    If the build uses a private package index, check that PIP_INDEX_URL is
-                    correct and that Pipenv {PIPENV_VERSION} is available there. Otherwise this
-                    is likely a temporary network problem: try the build again.
-                ", command = style::command(redact_credentials(&error.name()))},
-            ),
+            Self::InstallPipenv(error) => install_failed_message("Pipenv", PIPENV_VERSION, error),
             Self::LockfileOutOfDate => ErrorMessage::new(
                 "The Pipfile.lock file is out of date",
                 formatdoc! {"

@@ -13,12 +13,13 @@
 
 use crate::PythonBuildpack;
 use crate::errors::{BuildpackError, ErrorMessage};
-use crate::layers::locked_venv::{
-    self, LockedDependenciesError, LockedInstall, Update, prepend_path, set_var,
-};
+use crate::layers::locked_venv::{self, LockedDependenciesError, LockedInstall, Update, set_var};
 use crate::layers::pip::Pip;
 use crate::layers::pip_cache;
-use crate::layers::tool_layer::{Tool, install_into_venv, install_tool_layer};
+use crate::layers::tool_layer::{
+    InstalledTool, Tool, failure_output, install_failed_message, install_into_venv,
+    install_tool_layer,
+};
 use crate::package_manager::PackageManager;
 use crate::packaging_tool_versions::{POETRY_PLUGIN_EXPORT_VERSION, POETRY_VERSION};
 use crate::python_version::PythonVersion;
@@ -30,29 +31,17 @@ use indoc::formatdoc;
 use libcnb::Env;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// The files whose contents decide what gets installed.
 const INPUT_FILES: [&str; 2] = ["pyproject.toml", "poetry.lock"];
 
 /// Poetry as installed in its layer.
-pub(crate) struct Poetry {
-    layer_dir: PathBuf,
-}
+pub(crate) type Poetry = InstalledTool;
 
-impl Poetry {
-    /// `poetry`, found by name through `PATH`, with `vars` as its environment.
-    fn command(&self, vars: &[(OsString, OsString)]) -> std::process::Command {
-        let mut vars = vars.to_vec();
-        prepend_path(&mut vars, &self.layer_dir.join("bin"));
-        tool_command::command("poetry", &vars)
-    }
-
-    /// Where the exported requirements go: outside the app and outside the image.
-    fn exported_requirements(&self) -> PathBuf {
-        self.layer_dir.join("exported-requirements.txt")
-    }
+/// Where the exported requirements go: outside the app and outside the image.
+fn exported_requirements(poetry: &Poetry) -> PathBuf {
+    poetry.layer_dir.join("exported-requirements.txt")
 }
 
 /// Installs (or reuses) Poetry and its export plugin in the `poetry` layer.
@@ -81,7 +70,10 @@ pub(crate) fn install_poetry(
         .map_err(|error| poetry_error(PoetryError::InstallPoetry(error)))?;
         Ok(())
     })?;
-    Ok(Poetry { layer_dir })
+    Ok(Poetry {
+        layer_dir,
+        program: "poetry",
+    })
 }
 
 /// Installs the lock's main group into the `venv` layer, unless the cached environment was
@@ -119,7 +111,7 @@ pub(crate) fn install_dependencies(
             )
             .map_err(|error| poetry_error(PoetryError::from_check_failure(&error)))?;
 
-            let exported = poetry.exported_requirements();
+            let exported = exported_requirements(poetry);
             tool_command::stream(
                 poetry
                     .command(&vars)
@@ -182,10 +174,9 @@ pub(crate) enum PoetryError {
 impl PoetryError {
     fn from_check_failure(error: &CmdError) -> Self {
         let command = redact_credentials(&error.name());
-        let output = error.output().map_or_else(String::new, |output| {
-            format!("{}\n{}", output.stdout_lossy(), output.stderr_lossy())
-        });
-        if output.contains("changed significantly since poetry.lock was last generated") {
+        if failure_output(error)
+            .contains("changed significantly since poetry.lock was last generated")
+        {
             Self::LockfileOutOfSync
         } else {
             Self::CheckFailed { command }
@@ -194,17 +185,7 @@ impl PoetryError {
 
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
-            Self::InstallPoetry(error) => ErrorMessage::new(
-                format!("Unable to install Poetry {POETRY_VERSION}"),
-                formatdoc! {"
-                    The buildpack could not download and install Poetry from the package index
-                    ({command} failed, see its output above).
-
-                    If the build uses a private package index, check that PIP_INDEX_URL is
-                    correct and that Poetry {POETRY_VERSION} is available there. Otherwise this
-                    is likely a temporary network problem: try the build again.
-                ", command = style::command(redact_credentials(&error.name()))},
-            ),
+            Self::InstallPoetry(error) => install_failed_message("Poetry", POETRY_VERSION, error),
             Self::InstallDependencies(error) => {
                 let command = style::command(redact_credentials(&error.name()));
                 ErrorMessage::new(

@@ -1,12 +1,21 @@
 //! The `python` layer: the `CPython` runtime, at build and launch, cached while its inputs stay
 //! the same.
+//!
+//! **Bytecode**: the standard library is compiled once, when the layer is built, with
+//! `compileall --invalidation-mode unchecked-hash`. Exporting an image resets every file's mtime
+//! (to 1980-01-01), which makes timestamp-validated `.pyc` files (as archives ship them, when they
+//! ship any) look stale at launch: every process would recompile what it imports and try to
+//! write `__pycache__` into the layer. Hash-based `.pyc` files hold no timestamps, so launch
+//! never recompiles and two builds of the same runtime give byte-identical layers.
 
 use crate::PythonBuildpack;
 use crate::download::{self, DownloadError};
 use crate::errors::{BuildpackError, ErrorMessage};
 use crate::inventory::Artifact;
+use crate::tool_command;
 use bullet_stream::global::print;
 use flate2::read::GzDecoder;
+use fun_run::CmdError;
 use indoc::formatdoc;
 use libcnb::Env;
 use libcnb::build::BuildContext;
@@ -191,13 +200,78 @@ fn install_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), PythonLa
         Ok(()) => timer.done(),
         Err(_) => timer.cancel("failed"),
     }
-    unpacked
+    unpacked?;
+    compile_stdlib(
+        &layer_dir.join("bin/python3"),
+        &stdlib_dir(artifact, layer_dir),
+    )
+    .map_err(|error| PythonLayerError::Compile {
+        url: artifact.url.clone(),
+        version: artifact.version.to_string(),
+        error: Box::new(error),
+    })
+}
+
+/// `lib/python3.X` in the layer.
+fn stdlib_dir(artifact: &Artifact, layer_dir: &Path) -> PathBuf {
+    layer_dir.join(format!("lib/python{}", artifact.version.major_minor()))
+}
+
+/// Compiles every module of the standard library at `stdlib` to hash-based bytecode that is never
+/// checked against its source (see the module docs), replacing any `.pyc` the archive shipped.
+/// The runtime's `site-packages` and the standard library's own test suites (`test/`, `tests/`,
+/// `idle_test/` at any depth: never imported by apps, and they hold files that don't compile on
+/// purpose) are left out.
+///
+/// The environment is cleared but for `PYTHONHASHSEED=0`: without a fixed seed, Python 3.10
+/// writes frozenset constants in a random order. `-B` keeps the interpreter's own imports from
+/// writing timestamp-based `.pyc` files that could race with compileall's; `-s` leaves out the
+/// user's site-packages; the working directory is the standard library itself, so that `-m`
+/// puts nothing else on `sys.path`.
+fn compile_stdlib(python: &Path, stdlib: &Path) -> Result<(), CmdError> {
+    let vars = [("PYTHONHASHSEED".into(), "0".into())];
+    tool_command::timed(
+        tool_command::command(python, &vars)
+            .current_dir(stdlib)
+            .args(["-s", "-B", "-m", "compileall", "-q", "-j", "0", "-f"])
+            .args(["--invalidation-mode", "unchecked-hash"])
+            .arg("-x")
+            .arg(excluded_from_compilation(stdlib))
+            .arg(stdlib),
+    )
+    .map(|_| ())
+}
+
+/// The Python regular expression (for `compileall -x`, searched in each file's full path) that
+/// matches the files under `stdlib` not to compile. Regex syntax in the path is neutralised with
+/// character classes (`python3[.]12`), which read more easily than backslashes.
+fn excluded_from_compilation(stdlib: &Path) -> String {
+    // Layer paths are ASCII in practice (`/layers/<buildpack id>/python`); a path that isn't
+    // UTF-8 gives a pattern that matches nothing, and a test file that doesn't compile then
+    // fails the build with compileall's message rather than passing silently.
+    let mut pattern = String::from("^");
+    for character in stdlib.to_string_lossy().chars() {
+        match character {
+            '\\' | '^' | '[' | ']' => {
+                pattern.push('\\');
+                pattern.push(character);
+            }
+            '.' | '$' | '*' | '+' | '?' | '{' | '}' | '|' | '(' | ')' => {
+                pattern.push('[');
+                pattern.push(character);
+                pattern.push(']');
+            }
+            _ => pattern.push(character),
+        }
+    }
+    pattern.push_str("/(site-packages|(.*/)?(test|tests|idle_test))/");
+    pattern
 }
 
 /// Checks that the archive held the promised runtime, and removes what must not stay in it.
 fn tidy_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), PythonLayerError> {
     let version = artifact.version.major_minor();
-    let stdlib = layer_dir.join(format!("lib/python{version}"));
+    let stdlib = stdlib_dir(artifact, layer_dir);
     if !layer_dir.join("bin/python3").is_file() || !stdlib.is_dir() {
         return Err(PythonLayerError::NotTheRuntime {
             url: artifact.url.clone(),
@@ -425,6 +499,12 @@ pub(crate) enum PythonLayerError {
         action: &'static str,
         error: io::Error,
     },
+    /// `compileall` failed on the standard library (or the runtime doesn't run at all).
+    Compile {
+        url: String,
+        version: String,
+        error: Box<CmdError>,
+    },
 }
 
 impl PythonLayerError {
@@ -474,6 +554,21 @@ impl PythonLayerError {
                 "Unable to install the Python runtime",
                 formatdoc! {"
                     The buildpack could not {action}: {error}
+                "},
+            ),
+            Self::Compile {
+                url,
+                version,
+                error,
+            } => ErrorMessage::new(
+                "Unable to compile the Python runtime's standard library",
+                formatdoc! {"
+                    {error}
+
+                    The Python {version} runtime from {url}
+                    either doesn't run on this machine, or holds standard library files that it
+                    can't compile (see the output above). Check that the runtime inventory lists
+                    the right archive for this Python version and CPU architecture.
                 "},
             ),
         }
@@ -746,6 +841,123 @@ mod tests {
             unpack_runtime(file.path(), layer.path()),
             Err(UnpackProblem::Read(_))
         ));
+    }
+
+    #[test]
+    fn compilation_leaves_out_site_packages_and_test_suites_of_this_stdlib_only() {
+        assert_eq!(
+            excluded_from_compilation(Path::new("/layers/heroku_python/python/lib/python3.12")),
+            "^/layers/heroku_python/python/lib/python3[.]12/(site-packages|(.*/)?(test|tests|idle_test))/"
+        );
+        assert_eq!(
+            excluded_from_compilation(Path::new("/w(1)+[x]^$/lib/python3.12")),
+            "^/w[(]1[)][+]\\[x\\]\\^[$]/lib/python3[.]12/(site-packages|(.*/)?(test|tests|idle_test))/"
+        );
+    }
+
+    /// The real interpreter behind `python3` on PATH (pyenv's shim needs an env that
+    /// `compile_stdlib` clears).
+    fn real_python() -> PathBuf {
+        let output = std::process::Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
+    }
+
+    /// The `.pyc` files under `root` (relative paths), with their header flags.
+    fn bytecode_flags(root: &Path) -> Vec<(String, u32)> {
+        let mut found = Vec::new();
+        let mut pending = vec![root.to_path_buf()];
+        while let Some(dir) = pending.pop() {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|extension| extension == "pyc") {
+                    let bytes = fs::read(&path).unwrap();
+                    let flags = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
+                    let relative = path.strip_prefix(root).unwrap();
+                    // `pkg/__pycache__/mod.cpython-3XX.pyc` → `pkg/mod`
+                    let module = relative.file_name().unwrap().to_string_lossy();
+                    let module = module.split('.').next().unwrap();
+                    let package = relative.parent().unwrap().parent().unwrap();
+                    found.push((package.join(module).to_string_lossy().into_owned(), flags));
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn the_stdlib_is_compiled_to_unchecked_hash_bytecode_and_failures_are_errors() {
+        let layer = tempfile::tempdir().unwrap();
+        let stdlib = layer.path().join("lib/python3.99");
+        let write = |path: &str, text: &str| {
+            let path = stdlib.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        };
+        write("good.py", "WORDS = {'a', 'b', 'c'}\n");
+        write("pkg/__init__.py", "");
+        write("pkg/mod.py", "import good\n");
+        // Files that don't compile on purpose, in the places left out.
+        write("test/badsyntax_future.py", "def (\n");
+        write("idlelib/idle_test/bad.py", "def (\n");
+        write("lib2to3/tests/data/py2.py", "print 'x'\n");
+        write("ctypes/test/bad.py", "def (\n");
+        write("site-packages/bad.py", "def (\n");
+        let python = real_python();
+        // A timestamp-based .pyc that is up to date with its source, as archives ship them.
+        let status = std::process::Command::new(&python)
+            .args(["-m", "py_compile"])
+            .arg(stdlib.join("good.py"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(bytecode_flags(&stdlib), [("good".to_string(), 0)]);
+
+        compile_stdlib(&python, &stdlib).unwrap();
+        assert_eq!(
+            bytecode_flags(&stdlib),
+            [
+                ("good".to_string(), 1),
+                ("pkg/__init__".to_string(), 1),
+                ("pkg/mod".to_string(), 1)
+            ]
+        );
+
+        write("broken.py", "def (\n");
+        let error = PythonLayerError::Compile {
+            url: "https://example.com/p.tar.gz".into(),
+            version: "3.99.0".into(),
+            error: Box::new(compile_stdlib(&python, &stdlib).unwrap_err()),
+        };
+        let message = error.message();
+        assert_eq!(
+            message.header,
+            "Unable to compile the Python runtime's standard library"
+        );
+        assert!(
+            message.body.starts_with("Command failed `"),
+            "{}",
+            message.body
+        );
+        assert!(message.body.contains("broken.py"), "{}", message.body);
+        assert!(message.body.contains("SyntaxError"), "{}", message.body);
+        assert!(
+            message.body.ends_with(&formatdoc! {"
+
+                The Python 3.99.0 runtime from https://example.com/p.tar.gz
+                either doesn't run on this machine, or holds standard library files that it
+                can't compile (see the output above). Check that the runtime inventory lists
+                the right archive for this Python version and CPU architecture.
+            "}),
+            "{}",
+            message.body
+        );
     }
 
     #[test]

@@ -4,9 +4,17 @@
 //! Reuse it for every layer that holds something built for the runtime (uv, Poetry, Pipenv and
 //! their caches).
 
+use crate::PythonBuildpack;
+use crate::errors::BuildpackError;
 use crate::python_version::PythonVersion;
 use libcnb::Target;
+use libcnb::build::BuildContext;
+use libcnb::data::layer::LayerName;
+use libcnb::layer::{CachedLayerDefinition, InvalidMetadataAction, LayerRef, RestoredLayerAction};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Strings only: the lifecycle round-trips layer metadata through JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +65,65 @@ impl RuntimeKey {
         }
         changes
     }
+}
+
+/// "The {tool} version changed from {cached} to {new}", when the versions differ.
+pub(crate) fn version_change(tool: &str, new: &str, cached: &str) -> Option<String> {
+    (new != cached).then(|| format!("The {tool} version changed from {cached} to {new}"))
+}
+
+/// One sentence per input file (path → SHA-256 of its contents) that was added, changed or
+/// removed since the cached build.
+pub(crate) fn input_changes(
+    inputs: &BTreeMap<String, String>,
+    cached: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut changes = Vec::new();
+    for (input, digest) in inputs {
+        match cached.get(input) {
+            None => changes.push(format!("{input} was added")),
+            Some(cached_digest) if cached_digest != digest => {
+                changes.push(format!("{input} changed"));
+            }
+            Some(_) => {}
+        }
+    }
+    for input in cached.keys() {
+        if !inputs.contains_key(input) {
+            changes.push(format!("{input} was removed"));
+        }
+    }
+    changes
+}
+
+/// Creates or restores a cache-only layer (neither in the image nor in later buildpacks'
+/// env): a restored layer is deleted when `changes` gives any reason against its metadata (the
+/// reasons are the `RestoredLayerAction` cause), and one whose metadata doesn't deserialise is
+/// deleted.
+pub(crate) fn cache_only_layer<M>(
+    context: &BuildContext<PythonBuildpack>,
+    name: LayerName,
+    changes: impl Fn(&M) -> Vec<String>,
+) -> libcnb::Result<LayerRef<PythonBuildpack, (), Vec<String>>, BuildpackError>
+where
+    M: Serialize + DeserializeOwned,
+{
+    context.cached_layer(
+        name,
+        CachedLayerDefinition {
+            build: false,
+            launch: false,
+            invalid_metadata_action: &|_| InvalidMetadataAction::DeleteLayer,
+            restored_layer_action: &|cached: &M, _: &Path| {
+                let changes = changes(cached);
+                if changes.is_empty() {
+                    (RestoredLayerAction::KeepLayer, changes)
+                } else {
+                    (RestoredLayerAction::DeleteLayer, changes)
+                }
+            },
+        },
+    )
 }
 
 #[cfg(test)]

@@ -4,20 +4,23 @@
 //! layer's pip.
 
 use crate::PythonBuildpack;
-use crate::errors::BuildpackError;
+use crate::errors::{BuildpackError, ErrorMessage};
+use crate::layers::locked_venv::prepend_path;
 use crate::layers::pip::Pip;
-use crate::layers::runtime_key::RuntimeKey;
+use crate::layers::runtime_key::{RuntimeKey, cache_only_layer, version_change};
 use crate::python_version::PythonVersion;
+use crate::redact::redact_credentials;
 use crate::tool_command;
 use bullet_stream::global::print;
+use bullet_stream::style;
 use fun_run::CmdError;
+use indoc::formatdoc;
 use libcnb::Env;
 use libcnb::build::BuildContext;
 use libcnb::data::layer::LayerName;
-use libcnb::layer::{
-    CachedLayerDefinition, EmptyLayerCause, InvalidMetadataAction, LayerState, RestoredLayerAction,
-};
+use libcnb::layer::{EmptyLayerCause, LayerState};
 use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// Strings only: the lifecycle round-trips layer metadata through JSON.
@@ -36,12 +39,11 @@ impl ToolLayerMetadata {
             tool_version,
         } = self;
         let mut changes = runtime.changes(&cached.runtime);
-        if *tool_version != cached.tool_version {
-            changes.push(format!(
-                "The {tool_name} version changed from {} to {tool_version}",
-                cached.tool_version
-            ));
-        }
+        changes.extend(version_change(
+            tool_name,
+            tool_version,
+            &cached.tool_version,
+        ));
         changes
     }
 }
@@ -65,22 +67,9 @@ pub(crate) fn install_tool_layer(
         runtime: RuntimeKey::new(python_version, &context.target),
         tool_version: tool.version.to_string(),
     };
-    let layer = context.cached_layer(
-        tool.layer.clone(),
-        CachedLayerDefinition {
-            build: false,
-            launch: false,
-            invalid_metadata_action: &|_| InvalidMetadataAction::DeleteLayer,
-            restored_layer_action: &|cached: &ToolLayerMetadata, _: &Path| {
-                let changes = metadata.changes(cached, tool.name);
-                if changes.is_empty() {
-                    (RestoredLayerAction::KeepLayer, changes)
-                } else {
-                    (RestoredLayerAction::DeleteLayer, changes)
-                }
-            },
-        },
-    )?;
+    let layer = cache_only_layer(context, tool.layer.clone(), |cached: &ToolLayerMetadata| {
+        metadata.changes(cached, tool.name)
+    })?;
     let layer_dir = layer.path();
     print::bullet(format!(
         "{} {} (used during the build only)",
@@ -111,6 +100,46 @@ pub(crate) fn install_tool_layer(
     install(&layer_dir)?;
     layer.write_metadata(metadata)?;
     Ok(layer_dir)
+}
+
+/// A tool installed in its layer's virtual environment, run by name through `PATH`.
+pub(crate) struct InstalledTool {
+    pub(crate) layer_dir: PathBuf,
+    /// The command's name in `layer_dir/bin`.
+    pub(crate) program: &'static str,
+}
+
+impl InstalledTool {
+    /// The tool's command, with `vars` as its environment and the layer's `bin` first on `PATH`.
+    pub(crate) fn command(&self, vars: &[(OsString, OsString)]) -> std::process::Command {
+        let mut vars = vars.to_vec();
+        prepend_path(&mut vars, &self.layer_dir.join("bin"));
+        tool_command::command(self.program, &vars)
+    }
+}
+
+/// A failed command's stdout and stderr together, to look for a known error in (empty when the
+/// command didn't run).
+pub(crate) fn failure_output(error: &CmdError) -> String {
+    error.output().map_or_else(String::new, |output| {
+        format!("{}\n{}", output.stdout_lossy(), output.stderr_lossy())
+    })
+}
+
+/// The error for a tool (`name` at `version`, installed with [`install_into_venv`]) that pip
+/// couldn't install.
+pub(crate) fn install_failed_message(name: &str, version: &str, error: &CmdError) -> ErrorMessage {
+    ErrorMessage::new(
+        format!("Unable to install {name} {version}"),
+        formatdoc! {"
+            The buildpack could not download and install {name} from the package index
+            ({command} failed, see its output above).
+
+            If the build uses a private package index, check that PIP_INDEX_URL is
+            correct and that {name} {version} is available there. Otherwise this
+            is likely a temporary network problem: try the build again.
+        ", command = style::command(redact_credentials(&error.name()))},
+    )
 }
 
 /// Installs `packages` (exact pins) into a new virtual environment at `layer_dir`, with the

@@ -13,7 +13,7 @@ use crate::layers::locked_venv::{
     self, LockedDependenciesError, LockedInstall, Update, find_on_path, prepend_path, set_var,
 };
 use crate::layers::pip::Pip;
-use crate::layers::tool_layer::{Tool, install_tool_layer};
+use crate::layers::tool_layer::{Tool, failure_output, install_tool_layer};
 use crate::layers::uv_cache;
 use crate::package_manager::PackageManager;
 use crate::packaging_tool_versions::UV_VERSION;
@@ -132,10 +132,7 @@ pub(crate) enum UvError {
 impl UvError {
     fn from_sync_failure(error: &CmdError) -> Self {
         let command = redact_credentials(&error.name());
-        let output = error.output().map_or_else(String::new, |output| {
-            format!("{}\n{}", output.stdout_lossy(), output.stderr_lossy())
-        });
-        if output.contains("needs to be updated, but `--locked` was provided") {
+        if failure_output(error).contains("needs to be updated, but `--locked` was provided") {
             Self::LockfileOutOfSync
         } else {
             Self::SyncFailed { command }

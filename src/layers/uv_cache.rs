@@ -4,17 +4,15 @@
 
 use crate::PythonBuildpack;
 use crate::errors::BuildpackError;
-use crate::layers::runtime_key::RuntimeKey;
+use crate::layers::runtime_key::{RuntimeKey, cache_only_layer, version_change};
 use crate::packaging_tool_versions::UV_VERSION;
 use crate::python_version::PythonVersion;
 use bullet_stream::global::print;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
-use libcnb::layer::{
-    CachedLayerDefinition, EmptyLayerCause, InvalidMetadataAction, LayerState, RestoredLayerAction,
-};
+use libcnb::layer::{EmptyLayerCause, LayerState};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Strings only: the lifecycle round-trips layer metadata through JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,12 +29,7 @@ impl UvCacheMetadata {
             uv_version,
         } = self;
         let mut changes = runtime.changes(&cached.runtime);
-        if *uv_version != cached.uv_version {
-            changes.push(format!(
-                "The uv version changed from {} to {uv_version}",
-                cached.uv_version
-            ));
-        }
+        changes.extend(version_change("uv", uv_version, &cached.uv_version));
         changes
     }
 }
@@ -53,21 +46,10 @@ pub(crate) fn prepare_uv_cache(
         runtime: RuntimeKey::new(python_version, &context.target),
         uv_version: UV_VERSION.to_string(),
     };
-    let layer = context.cached_layer(
+    let layer = cache_only_layer(
+        context,
         layer_name!("uv-cache"),
-        CachedLayerDefinition {
-            build: false,
-            launch: false,
-            invalid_metadata_action: &|_| InvalidMetadataAction::DeleteLayer,
-            restored_layer_action: &|cached: &UvCacheMetadata, _: &Path| {
-                let changes = metadata.changes(cached);
-                if changes.is_empty() {
-                    (RestoredLayerAction::KeepLayer, changes)
-                } else {
-                    (RestoredLayerAction::DeleteLayer, changes)
-                }
-            },
-        },
+        |cached: &UvCacheMetadata| metadata.changes(cached),
     )?;
     match layer.state {
         _ if !announce => {}

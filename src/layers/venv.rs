@@ -23,7 +23,7 @@ use crate::PythonBuildpack;
 use crate::errors::{BuildpackError, ErrorMessage};
 use crate::layers::pip::{self, Pip};
 use crate::layers::pip_cache;
-use crate::layers::runtime_key::RuntimeKey;
+use crate::layers::runtime_key::{RuntimeKey, input_changes, version_change};
 use crate::packaging_tool_versions::PIP_VERSION;
 use crate::python_version::PythonVersion;
 use crate::redact::redact_credentials;
@@ -67,31 +67,14 @@ impl VenvMetadata {
             pip_version,
             requirements,
         } = self;
-        let mut changes = Vec::new();
-        if *pip_version != cached.pip_version {
-            changes.push(format!(
-                "The pip version changed from {} to {pip_version}",
-                cached.pip_version
-            ));
-        }
+        let mut changes: Vec<String> = version_change("pip", pip_version, &cached.pip_version)
+            .into_iter()
+            .collect();
         if cached.requirements.is_empty() {
             changes.push("The previous build stopped before the install completed".to_string());
             return changes;
         }
-        for (input, digest) in requirements {
-            match cached.requirements.get(input) {
-                None => changes.push(format!("{input} was added")),
-                Some(cached_digest) if cached_digest != digest => {
-                    changes.push(format!("{input} changed"));
-                }
-                Some(_) => {}
-            }
-        }
-        for input in cached.requirements.keys() {
-            if !requirements.contains_key(input) {
-                changes.push(format!("{input} was removed"));
-            }
-        }
+        changes.extend(input_changes(requirements, &cached.requirements));
         changes
     }
 }

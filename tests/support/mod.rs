@@ -3,10 +3,12 @@
 //! - [`runtime_server`]: the HTTP server on 127.0.0.1 that serves the test runtimes built by
 //!   `scripts/build-test-runtimes`, with fault-injection routes.
 //! - [`default_build_config`]: the build configuration every integration test starts from.
+//! - [`failing_build_config`]: the same, for a build that must fail.
+//! - [`build_output`], [`buildpack_output`]: what a build printed, without colours.
 
 pub(crate) mod runtime_server;
 
-use local_platform::testing::BuildConfig;
+use local_platform::testing::{BuildConfig, PackResult, TestContext};
 
 /// The builder the tests name; the local platform takes the target (linux, the host's arch,
 /// Ubuntu 24.04) from it, as `pack` would from the image.
@@ -52,4 +54,21 @@ pub(crate) fn default_build_config(fixture: &str) -> BuildConfig {
         ("PIP_DISABLE_PIP_VERSION_CHECK", "0"),
     ]);
     config
+}
+
+/// [`default_build_config`] for a build that must fail.
+pub(crate) fn failing_build_config(fixture: &str) -> BuildConfig {
+    let mut config = default_build_config(fixture);
+    config.expected_pack_result(PackResult::Failure);
+    config
+}
+
+/// Everything the build printed, without colours.
+pub(crate) fn build_output(context: &TestContext) -> String {
+    bullet_stream::strip_ansi(format!("{}{}", context.pack_stdout, context.pack_stderr))
+}
+
+/// What the buildpack printed (`bullet_stream` writes to stderr), without colours.
+pub(crate) fn buildpack_output(context: &TestContext) -> String {
+    bullet_stream::strip_ansi(&context.pack_stderr)
 }
