@@ -14,6 +14,7 @@
 use crate::PythonBuildpack;
 use crate::errors::{BuildpackError, ErrorMessage};
 use crate::layers::runtime_key::{RuntimeKey, input_changes, version_change};
+use crate::layers::venv::{compile_bytecode_command, venv_layer_env};
 use crate::package_manager::PackageManager;
 use crate::python_version::PythonVersion;
 use crate::tool_command;
@@ -28,7 +29,7 @@ use libcnb::generic::GenericMetadata;
 use libcnb::layer::{
     CachedLayerDefinition, EmptyLayerCause, InvalidMetadataAction, LayerState, RestoredLayerAction,
 };
-use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
+use libcnb::layer_env::Scope;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -239,40 +240,14 @@ fn compile_bytecode(
     python_version: PythonVersion,
     vars: &[(OsString, OsString)],
 ) -> Result<(), BuildpackError> {
-    tool_command::timed(
-        tool_command::command(venv.python(), vars)
-            .args(["-m", "compileall", "-q", "-j", "0"])
-            .args(["--invalidation-mode", "unchecked-hash"])
-            .arg(site_packages(&venv.dir, python_version)),
-    )
+    tool_command::timed(&mut compile_bytecode_command(
+        &venv.python(),
+        &venv.dir,
+        python_version,
+        vars,
+    ))
     .map_err(|error| BuildpackError::LockedDependencies(LockedDependenciesError::Compile(error)))?;
     Ok(())
-}
-
-/// `VIRTUAL_ENV` is the layer and its `bin/` comes first on `PATH`, at build and at launch, as
-/// for pip apps (see `venv.rs`).
-fn venv_layer_env(venv_dir: &Path) -> LayerEnv {
-    LayerEnv::new()
-        .chainable_insert(
-            Scope::All,
-            ModificationBehavior::Override,
-            "VIRTUAL_ENV",
-            venv_dir,
-        )
-        .chainable_insert(
-            Scope::All,
-            ModificationBehavior::Prepend,
-            "PATH",
-            venv_dir.join("bin"),
-        )
-        .chainable_insert(Scope::All, ModificationBehavior::Delimiter, "PATH", ":")
-}
-
-fn site_packages(venv_dir: &Path, python_version: PythonVersion) -> PathBuf {
-    venv_dir
-        .join("lib")
-        .join(format!("python{}", python_version.major_minor()))
-        .join("site-packages")
 }
 
 /// SHA-256 (hex) of each input file, keyed by its name.

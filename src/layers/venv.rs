@@ -132,20 +132,7 @@ pub(crate) fn install_dependencies(
         },
     )?;
     let venv_dir = layer.path();
-    let layer_env = LayerEnv::new()
-        .chainable_insert(
-            Scope::All,
-            ModificationBehavior::Override,
-            "VIRTUAL_ENV",
-            &venv_dir,
-        )
-        .chainable_insert(
-            Scope::All,
-            ModificationBehavior::Prepend,
-            "PATH",
-            venv_dir.join("bin"),
-        )
-        .chainable_insert(Scope::All, ModificationBehavior::Delimiter, "PATH", ":");
+    let layer_env = venv_layer_env(&venv_dir);
     layer.write_env(&layer_env)?;
     *env = layer_env.apply(Scope::Build, env);
 
@@ -250,28 +237,56 @@ fn run_pip(
         remove_unrequired_packages(app_dir, venv_dir, python_version, pip, &vars)?;
     }
 
-    tool_command::timed(
-        tool_command::command(&python, &vars)
-            .args([
-                "-m",
-                "compileall",
-                "-q",
-                "-j",
-                "0",
-                "--invalidation-mode",
-                "unchecked-hash",
-            ])
-            .arg(site_packages(venv_dir, python_version)),
-    )
+    tool_command::timed(&mut compile_bytecode_command(
+        &python,
+        venv_dir,
+        python_version,
+        &vars,
+    ))
     .map_err(|error| DependenciesError::Environment(EnvironmentError::Compile(error)))?;
     Ok(())
 }
 
-fn site_packages(venv_dir: &Path, python_version: PythonVersion) -> PathBuf {
+/// The env of the `venv` layer, whatever installed it: `VIRTUAL_ENV` is the layer and its `bin/`
+/// comes first on `PATH`, at build and at launch.
+pub(crate) fn venv_layer_env(venv_dir: &Path) -> LayerEnv {
+    LayerEnv::new()
+        .chainable_insert(
+            Scope::All,
+            ModificationBehavior::Override,
+            "VIRTUAL_ENV",
+            venv_dir,
+        )
+        .chainable_insert(
+            Scope::All,
+            ModificationBehavior::Prepend,
+            "PATH",
+            venv_dir.join("bin"),
+        )
+        .chainable_insert(Scope::All, ModificationBehavior::Delimiter, "PATH", ":")
+}
+
+pub(crate) fn site_packages(venv_dir: &Path, python_version: PythonVersion) -> PathBuf {
     venv_dir
         .join("lib")
         .join(format!("python{}", python_version.major_minor()))
         .join("site-packages")
+}
+
+/// Compiles the environment's packages with hashes rather than timestamps in the `.pyc` files,
+/// so two builds of the same inputs give identical layers.
+pub(crate) fn compile_bytecode_command(
+    python: &Path,
+    venv_dir: &Path,
+    python_version: PythonVersion,
+    vars: &[(OsString, OsString)],
+) -> std::process::Command {
+    let mut command = tool_command::command(python, vars);
+    command
+        .args(["-m", "compileall", "-q", "-j", "0"])
+        .args(["--invalidation-mode", "unchecked-hash"])
+        .arg(site_packages(venv_dir, python_version));
+    command
 }
 
 /// Uninstalls what the updated requirements no longer need (see `unrequired_packages.py`).
