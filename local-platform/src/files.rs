@@ -31,29 +31,6 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
     Ok(())
 }
 
-/// Recreates `from` at `to` with hard links to its files (directories and symlinks are
-/// recreated). Only for trees nobody modifies in place: the image and cache stores, which are
-/// copied out (never linked out) to be used.
-pub(crate) fn link_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
-    let metadata =
-        fs::symlink_metadata(from).map_err(|error| PlatformError::io("reading", from, &error))?;
-    if metadata.is_dir() {
-        fs::create_dir_all(to).map_err(|error| PlatformError::io("creating", to, &error))?;
-        let entries =
-            fs::read_dir(from).map_err(|error| PlatformError::io("reading", from, &error))?;
-        for entry in entries {
-            let entry = entry.map_err(|error| PlatformError::io("reading", from, &error))?;
-            link_tree(&entry.path(), &to.join(entry.file_name()))?;
-        }
-        fs::set_permissions(to, metadata.permissions())
-            .map_err(|error| PlatformError::io("writing", to, &error))
-    } else if metadata.is_file() && fs::hard_link(from, to).is_ok() {
-        Ok(())
-    } else {
-        copy_tree(from, to)
-    }
-}
-
 /// Moves `from` to `to` (a rename, or a copy and removal across file systems).
 pub(crate) fn move_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
     if fs::rename(from, to).is_ok() {
@@ -150,15 +127,41 @@ pub(crate) fn digest_tree(root: &Path) -> Result<(String, u64), PlatformError> {
         }
         hasher.update([0]);
     }
-    let digest = hasher
-        .finalize()
-        .iter()
-        .fold(String::new(), |mut hex, byte| {
-            use std::fmt::Write;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        });
-    Ok((format!("sha256:{digest}"), bytes))
+    Ok((format!("sha256:{}", hex(&hasher.finalize())), bytes))
+}
+
+/// A stamp of what is under `root` (not `root` itself): every entry's relative path, mode,
+/// size, mtime, ctime and inode, and the bytes of its regular files. Equal stamps mean no
+/// entry was added, removed, replaced, written or chmodded in between: userspace can set
+/// mtimes but not ctimes, and the kernel gives a change after a `stat` a newer ctime
+/// (multigrain timestamps). Cheap: it reads metadata, never contents.
+pub(crate) fn stamp_tree(root: &Path) -> Result<(String, u64), PlatformError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut hasher = Sha256::new();
+    let mut bytes = 0_u64;
+    for relative in sorted_entries(root)? {
+        let path = root.join(&relative);
+        let metadata = fs::symlink_metadata(&path)
+            .map_err(|error| PlatformError::io("reading", &path, &error))?;
+        hasher.update(relative.as_os_str().as_encoded_bytes());
+        hasher.update([0]);
+        for number in [
+            u64::from(metadata.mode()),
+            metadata.len(),
+            metadata.mtime().cast_unsigned(),
+            metadata.mtime_nsec().cast_unsigned(),
+            metadata.ctime().cast_unsigned(),
+            metadata.ctime_nsec().cast_unsigned(),
+            metadata.ino(),
+            metadata.dev(),
+        ] {
+            hasher.update(number.to_le_bytes());
+        }
+        if metadata.is_file() {
+            bytes += metadata.len();
+        }
+    }
+    Ok((hex(&hasher.finalize()), bytes))
 }
 
 /// A digest of the trees' metadata (paths, kinds, sizes, modes, mtimes, symlink targets),
@@ -193,14 +196,15 @@ pub(crate) fn fingerprint(roots: &[PathBuf]) -> Result<String, PlatformError> {
             }
         }
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .fold(String::new(), |mut hex, byte| {
-            use std::fmt::Write;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        }))
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut hex, byte| {
+        use std::fmt::Write;
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
 }
 
 #[cfg(test)]
@@ -240,12 +244,11 @@ mod tests {
         let to = dir.path().join("to");
         copy_tree(&from, &to).unwrap();
         assert_eq!(digest_tree(&from).unwrap(), digest_tree(&to).unwrap());
-        let linked = dir.path().join("linked");
-        link_tree(&to, &linked).unwrap();
-        assert_eq!(digest_tree(&from).unwrap(), digest_tree(&linked).unwrap());
+        let copied = dir.path().join("copied");
+        copy_tree(&to, &copied).unwrap();
         let moved = dir.path().join("moved");
-        move_tree(&linked, &moved).unwrap();
-        assert!(!linked.exists());
+        move_tree(&copied, &moved).unwrap();
+        assert!(!copied.exists());
         assert_eq!(digest_tree(&from).unwrap(), digest_tree(&moved).unwrap());
         remove_tree(&to).unwrap();
         assert!(!to.exists());

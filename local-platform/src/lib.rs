@@ -9,6 +9,7 @@ pub mod launch_env;
 mod layers;
 mod output;
 mod platform;
+mod spares;
 mod target;
 pub mod testing;
 

@@ -9,18 +9,21 @@
 //! <work>/layers/<bp-id>/     the buildpack's layers dir (build), launch layers only (launch)
 //! <work>/platform/env/NAME   platform env vars
 //! <work>/home                HOME during detect and build
-//! <work>/store/image/        the last exported image: image.json, layers/<name>/, app/
-//! <work>/store/cache/        the build cache: cache.json, layers/<name>/
+//! <work>/store/image/        the last exported image: image.json (its layers), app/
+//! <work>/store/cache/        the build cache: cache.json (its layers)
+//! <work>/store/layers/<hex>/ the layers of both, by content digest
+//! <work>/spare/<name>/       spare copies of stored layers (see `spares.rs`)
 //! ```
 
 use crate::PlatformError;
 use crate::buildpack::Buildpack;
-use crate::files::{copy_tree, digest_tree, fingerprint, link_tree, move_tree, remove_tree};
+use crate::files::{copy_tree, digest_tree, fingerprint, move_tree, remove_tree, stamp_tree};
 use crate::layers::{self, BuildOutputFiles, LayerTypes, Process};
 use crate::output::Output;
+use crate::spares::Spares;
 use crate::target::Target;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -134,6 +137,13 @@ struct ImageRecord {
     export: ExportSnapshot,
 }
 
+/// A layer the restorer put in the layers dir: the stored layer it came from, and its stamp
+/// then, which tells at export whether the build left it as it was.
+struct RestoredLayer {
+    sha: String,
+    stamp: String,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct CacheRecord {
     layers: BTreeMap<String, StoredLayer>,
@@ -218,6 +228,16 @@ impl Platform {
         self.store_dir().join("cache")
     }
 
+    fn stored_layers_dir(&self) -> PathBuf {
+        self.store_dir().join("layers")
+    }
+
+    /// Where the stored layer with digest `sha` is.
+    fn stored_layer_dir(&self, sha: &str) -> PathBuf {
+        self.stored_layers_dir()
+            .join(sha.strip_prefix("sha256:").unwrap_or(sha))
+    }
+
     /// The last exported image, if any.
     pub fn last_export(&self) -> Result<Option<ExportSnapshot>, PlatformError> {
         Ok(self.read_image()?.map(|image| image.export))
@@ -260,12 +280,13 @@ impl Platform {
         let bp_layers_dir = self.buildpack_layers_dir();
         fs::create_dir_all(&bp_layers_dir)
             .map_err(|error| PlatformError::io("creating", &bp_layers_dir, &error))?;
-        if request.clear_cache {
+        let restored = if request.clear_cache {
             remove_tree(&self.cache_dir())?;
+            BTreeMap::new()
         } else {
             output.line("===> RESTORING");
-            self.restore(previous_image.as_ref(), &bp_layers_dir, output)?;
-        }
+            self.restore(previous_image.as_ref(), &bp_layers_dir, output)?
+        };
 
         output.line("===> BUILDING");
         let plan_path = self.work_dir.join("tmp").join("plan.toml");
@@ -288,7 +309,13 @@ impl Platform {
         };
 
         output.line("===> EXPORTING");
-        match self.export(request, previous_image.as_ref(), &build_output, output) {
+        match self.export(
+            request,
+            previous_image.as_ref(),
+            &build_output,
+            &restored,
+            output,
+        ) {
             Ok(export) => {
                 output.line(&format!(
                     "Successfully built image '{}'",
@@ -308,6 +335,11 @@ impl Platform {
     }
 
     fn prepare_workspace(&self, request: &BuildRequest) -> Result<(), PlatformError> {
+        // Stores from before layers were kept by digest hold nothing this version can use.
+        if self.image_dir().join("layers").exists() || self.cache_dir().join("layers").exists() {
+            remove_tree(&self.store_dir())?;
+        }
+        Spares::load(&self.work_dir).park(&self.buildpack_layers_dir())?;
         for dir in [
             "app",
             "layers",
@@ -508,12 +540,14 @@ impl Platform {
     /// The restorer: cached layers come back with metadata and contents; launch-only layers
     /// of the previous image come back as metadata only; `store.toml` comes back from the
     /// previous image. Restored `<layer>.toml` files hold only `[metadata]`.
+    ///
+    /// A cached layer's data is a copy of the stored layer: a spare copy when one is intact.
     fn restore(
         &self,
         previous_image: Option<&ImageRecord>,
         bp_layers_dir: &Path,
         output: &Output,
-    ) -> Result<(), PlatformError> {
+    ) -> Result<BTreeMap<String, RestoredLayer>, PlatformError> {
         let bp_id = &self.buildpack.id;
         let cache = self.read_cache()?.unwrap_or_default();
         let mut names: Vec<&String> = cache.layers.keys().collect();
@@ -536,7 +570,7 @@ impl Platform {
                     "Restoring metadata for \"{bp_id}:{name}\" from {source}"
                 ));
                 layers::write_metadata_toml(&layer_toml, &cached.data)?;
-                data_from_cache.push(name);
+                data_from_cache.push((name, &cached.sha));
             } else if let Some(launched) = in_image
                 && launched.types.launch
                 && !launched.types.cache
@@ -547,17 +581,29 @@ impl Platform {
                 layers::write_metadata_toml(&layer_toml, &launched.data)?;
             }
         }
-        for name in data_from_cache {
+        let spares = Spares::load(&self.work_dir);
+        let mut restored = BTreeMap::new();
+        for (name, sha) in data_from_cache {
             output.line(&format!("Restoring data for \"{bp_id}:{name}\" from cache"));
-            copy_tree(
-                &self.cache_dir().join("layers").join(name),
-                &bp_layers_dir.join(name),
-            )?;
+            let dir = bp_layers_dir.join(name);
+            let stamp = if let Some(stamp) = spares.take(name, sha, &dir)? {
+                stamp
+            } else {
+                copy_tree(&self.stored_layer_dir(sha), &dir)?;
+                stamp_tree(&dir)?.0
+            };
+            restored.insert(
+                name.clone(),
+                RestoredLayer {
+                    sha: sha.clone(),
+                    stamp,
+                },
+            );
         }
         if let Some(store) = previous_image.and_then(|image| image.store.as_ref()) {
             layers::write_metadata_toml(&bp_layers_dir.join("store.toml"), store)?;
         }
-        Ok(())
+        Ok(restored)
     }
 
     fn run_build(
@@ -602,25 +648,29 @@ impl Platform {
         Ok(status)
     }
 
-    /// The exporter (image) and cacher (cache): written next to the current stores, then
-    /// swapped in only once complete.
+    /// The exporter (image) and cacher (cache): layers go into the layer store by digest, and
+    /// the new records are written next to the current ones, then swapped in only once
+    /// complete. Stored layers neither record uses any more are removed last.
     fn export(
         &self,
         request: &BuildRequest,
         previous_image: Option<&ImageRecord>,
         build_output: &BuildOutputFiles,
+        restored: &BTreeMap<String, RestoredLayer>,
         output: &Output,
     ) -> Result<ExportSnapshot, PlatformError> {
         let new_image_dir = self.store_dir().join("image.new");
         let new_cache_dir = self.store_dir().join("cache.new");
-        for dir in [&new_image_dir, &new_cache_dir] {
-            remove_tree(dir)?;
-            fs::create_dir_all(dir.join("layers"))
-                .map_err(|error| PlatformError::io("creating", dir, &error))?;
+        for dir in [&new_image_dir, &new_cache_dir, &self.stored_layers_dir()] {
+            if dir != &self.stored_layers_dir() {
+                remove_tree(dir)?;
+            }
+            fs::create_dir_all(dir).map_err(|error| PlatformError::io("creating", dir, &error))?;
         }
+        let mut spares = Spares::load(&self.work_dir);
 
         let (image_layers, snapshots) =
-            self.export_launch_layers(previous_image, build_output, &new_image_dir, output)?;
+            self.export_launch_layers(previous_image, build_output, restored, &mut spares, output)?;
         move_tree(&self.app_dir(), &new_image_dir.join("app"))?;
         output.line("Adding 1/1 app layer(s)");
         if let Some(process) = build_output
@@ -640,13 +690,8 @@ impl Platform {
             "*** Images ({short_id}):\n      {}",
             request.image_name
         ));
-        let cache_layers = self.export_cache_layers(
-            build_output,
-            &image_layers,
-            &new_image_dir,
-            &new_cache_dir,
-            output,
-        )?;
+        let cache_layers =
+            self.export_cache_layers(build_output, &image_layers, restored, &mut spares, output)?;
 
         let export = ExportSnapshot {
             image: request.image_name.clone(),
@@ -660,7 +705,7 @@ impl Platform {
             &ImageRecord {
                 id: image_id,
                 buildpack: self.buildpack.display_name(),
-                layers: image_layers,
+                layers: image_layers.clone(),
                 store: build_output.store.clone(),
                 export: export.clone(),
             },
@@ -668,12 +713,73 @@ impl Platform {
         write_json(
             &new_cache_dir.join("cache.json"),
             &CacheRecord {
-                layers: cache_layers,
+                layers: cache_layers.clone(),
             },
         )?;
         swap_in(&new_image_dir, &self.image_dir())?;
         swap_in(&new_cache_dir, &self.cache_dir())?;
+
+        let in_use: BTreeMap<&String, &String> = image_layers
+            .iter()
+            .chain(&cache_layers)
+            .map(|(name, layer)| (name, &layer.sha))
+            .collect();
+        self.remove_unused_stored_layers(&in_use.values().copied().collect())?;
+        spares.retain(&in_use)?;
+        spares.save()?;
         Ok(export)
+    }
+
+    /// Puts the layer dir `name`, as the build left it, into the layer store, and returns its
+    /// digest and bytes. A restored layer the build left as it was is the stored layer it came
+    /// from (no need to read its files again). A layer the store already holds stays in the
+    /// work dir as a spare copy of it.
+    fn store_built_layer(
+        &self,
+        name: &str,
+        restored: &BTreeMap<String, RestoredLayer>,
+        spares: &mut Spares,
+    ) -> Result<(String, u64), PlatformError> {
+        let dir = self.buildpack_layers_dir().join(name);
+        let (stamp, bytes) = stamp_tree(&dir)?;
+        let digest = match restored.get(name) {
+            Some(restored) if restored.stamp == stamp => restored.sha.clone(),
+            _ => digest_tree(&dir)?.0,
+        };
+        let stored = self.stored_layer_dir(&digest);
+        if stored.is_dir() {
+            spares.keep(name, &digest, stamp, &dir)?;
+        } else {
+            move_tree(&dir, &stored)?;
+        }
+        Ok((digest, bytes))
+    }
+
+    /// A stored layer's digest and bytes, for a layer the build kept from before without its
+    /// dir (a `<layer>.toml` only).
+    fn reuse_stored_layer(&self, sha: &str) -> Result<(String, u64), PlatformError> {
+        let stored = self.stored_layer_dir(sha);
+        if !stored.is_dir() {
+            return Err(PlatformError::new(format!(
+                "The layer store has no layer {sha} ({} is missing).",
+                stored.display()
+            )));
+        }
+        Ok((sha.to_string(), stamp_tree(&stored)?.1))
+    }
+
+    fn remove_unused_stored_layers(&self, in_use: &BTreeSet<&String>) -> Result<(), PlatformError> {
+        let dir = self.stored_layers_dir();
+        let entries =
+            fs::read_dir(&dir).map_err(|error| PlatformError::io("reading", &dir, &error))?;
+        for entry in entries {
+            let entry = entry.map_err(|error| PlatformError::io("reading", &dir, &error))?;
+            let sha = format!("sha256:{}", entry.file_name().to_string_lossy());
+            if !in_use.contains(&sha) {
+                remove_tree(&entry.path())?;
+            }
+        }
+        Ok(())
     }
 
     /// Launch layers into the new image: the layer dir, or (a `<layer>.toml` without dir)
@@ -682,7 +788,8 @@ impl Platform {
         &self,
         previous_image: Option<&ImageRecord>,
         build_output: &BuildOutputFiles,
-        new_image_dir: &Path,
+        restored: &BTreeMap<String, RestoredLayer>,
+        spares: &mut Spares,
         output: &Output,
     ) -> Result<(BTreeMap<String, StoredLayer>, Vec<LayerSnapshot>), PlatformError> {
         let bp_id = &self.buildpack.id;
@@ -694,18 +801,16 @@ impl Platform {
             .filter(|layer| layer.types.launch)
         {
             let name = &layer.name;
-            let target = new_image_dir.join("layers").join(name);
             let previous = previous_image.and_then(|image| image.layers.get(name));
-            if layer.has_dir {
-                move_tree(&self.buildpack_layers_dir().join(name), &target)?;
-            } else if previous.is_some() {
-                link_tree(&self.image_dir().join("layers").join(name), &target)?;
+            let (digest, bytes) = if layer.has_dir {
+                self.store_built_layer(name, restored, spares)?
+            } else if let Some(previous) = previous {
+                self.reuse_stored_layer(&previous.sha)?
             } else {
                 return Err(PlatformError::new(format!(
                     "failed to export layers: cannot reuse '{bp_id}:{name}', previous image has no metadata for layer '{bp_id}:{name}'"
                 )));
-            }
-            let (digest, bytes) = digest_tree(&target)?;
+            };
             let unchanged = previous.is_some_and(|previous| previous.sha == digest);
             let verb = if unchanged { "Reusing" } else { "Adding" };
             output.line(&format!("{verb} layer '{bp_id}:{name}'"));
@@ -735,8 +840,8 @@ impl Platform {
         &self,
         build_output: &BuildOutputFiles,
         image_layers: &BTreeMap<String, StoredLayer>,
-        new_image_dir: &Path,
-        new_cache_dir: &Path,
+        restored: &BTreeMap<String, RestoredLayer>,
+        spares: &mut Spares,
         output: &Output,
     ) -> Result<BTreeMap<String, StoredLayer>, PlatformError> {
         let bp_id = &self.buildpack.id;
@@ -744,24 +849,17 @@ impl Platform {
         let mut cache_layers = BTreeMap::new();
         for layer in build_output.layers.iter().filter(|layer| layer.types.cache) {
             let name = &layer.name;
-            let target = new_cache_dir.join("layers").join(name);
+            let previous = previous_cache.layers.get(name);
             let digest = if let Some(exported) = image_layers.get(name) {
-                link_tree(&new_image_dir.join("layers").join(name), &target)?;
                 exported.sha.clone()
+            } else if layer.has_dir {
+                self.store_built_layer(name, restored, spares)?.0
+            } else if let Some(previous) = previous {
+                self.reuse_stored_layer(&previous.sha)?.0
             } else {
-                if layer.has_dir {
-                    move_tree(&self.buildpack_layers_dir().join(name), &target)?;
-                } else if previous_cache.layers.contains_key(name) {
-                    link_tree(&self.cache_dir().join("layers").join(name), &target)?;
-                } else {
-                    continue;
-                }
-                digest_tree(&target)?.0
+                continue;
             };
-            let unchanged = previous_cache
-                .layers
-                .get(name)
-                .is_some_and(|previous| previous.sha == digest);
+            let unchanged = previous.is_some_and(|previous| previous.sha == digest);
             let verb = if unchanged { "Reusing" } else { "Adding" };
             output.line(&format!("{verb} cache layer '{bp_id}:{name}'"));
             cache_layers.insert(
@@ -778,11 +876,11 @@ impl Platform {
 
     /// Materialises what the image holds at the build's paths: `<work>/app` from the
     /// exported app, `<work>/layers/<bp>/` with only the exported launch layers (no
-    /// `<layer>.toml`, no cache or build-only layers).
+    /// `<layer>.toml`, no cache or build-only layers), copied from the store or moved from
+    /// their spare copies.
     ///
     /// Skipped when the dirs still hold exactly what the last materialisation put there
-    /// (same image, and no path, size, mode or mtime changed since), since copying a large
-    /// runtime layer for every command is slow.
+    /// (same image, and no path, size, mode or mtime changed since).
     pub fn materialise(&self) -> Result<LaunchImage, PlatformError> {
         let image = self.require_image()?;
         let marker = self.work_dir.join(MATERIALISED_MARKER);
@@ -792,19 +890,23 @@ impl Platform {
         {
             return self.launch_image();
         }
+        let bp_layers_dir = self.buildpack_layers_dir();
+        let mut spares = Spares::load(&self.work_dir);
+        spares.park(&bp_layers_dir)?;
         remove_tree(&marker)?;
         remove_tree(&self.app_dir())?;
         remove_tree(&self.layers_root())?;
         copy_tree(&self.image_dir().join("app"), &self.app_dir())?;
-        let bp_layers_dir = self.buildpack_layers_dir();
         fs::create_dir_all(&bp_layers_dir)
             .map_err(|error| PlatformError::io("creating", &bp_layers_dir, &error))?;
-        for name in image.layers.keys() {
-            copy_tree(
-                &self.image_dir().join("layers").join(name),
-                &bp_layers_dir.join(name),
-            )?;
+        for (name, layer) in &image.layers {
+            let dir = bp_layers_dir.join(name);
+            if spares.take(name, &layer.sha, &dir)?.is_none() {
+                copy_tree(&self.stored_layer_dir(&layer.sha), &dir)?;
+                spares.record(name, &layer.sha, stamp_tree(&dir)?.0)?;
+            }
         }
+        spares.save()?;
         let recorded = format!("{} {}", image.id, fingerprint(&roots)?);
         fs::write(&marker, recorded)
             .map_err(|error| PlatformError::io("writing", &marker, &error))?;

@@ -389,6 +389,67 @@ fn a_failed_build_changes_neither_image_nor_cache() {
 }
 
 #[test]
+fn an_unchanged_cached_layer_is_restored_without_copying_and_an_edited_one_never_comes_back() {
+    let build = indoc! {r#"
+        file="$LAYERS/data/file"
+        echo "restored: $(cat "$file" 2>/dev/null || echo nothing) inode: $(stat -c %i "$file" 2>/dev/null)"
+        if [[ ! -f "$file" ]]; then mkdir -p "$LAYERS/data"; echo v1 > "$file"; fi
+        printf '[types]\ncache = true\n' > "$LAYERS/data.toml"
+        if [[ "${EDIT:-}" == yes ]]; then
+            # The same size and mtime as before: only the ctime shows the write.
+            mtime=$(stat -c %y "$file")
+            echo v2 > "$file"
+            touch -d "$mtime" "$file"
+            echo "failing on purpose" >&2
+            exit 1
+        fi
+    "#};
+    let config_for = |edit: bool| {
+        let mut config = config(&[("build.sh", build)]);
+        if edit {
+            config
+                .env("EDIT", "yes")
+                .expected_pack_result(PackResult::Failure);
+        }
+        config
+    };
+    let restored = |stdout: &str| -> (String, String) {
+        let line = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("restored: "))
+            .expect("the build prints what it restored");
+        let (content, inode) = line.split_once(" inode: ").expect("content and inode");
+        (content.to_string(), inode.to_string())
+    };
+    TestRunner::default().build(config_for(false), |context| {
+        assert_eq!(restored(&context.pack_stdout).0, "nothing");
+        context.rebuild(config_for(false), |context| {
+            let (content, copied_inode) = restored(&context.pack_stdout);
+            assert_eq!(content, "v1");
+            context.rebuild(config_for(false), |context| {
+                // The copy the last build left unchanged is this build's layer.
+                assert_eq!(
+                    restored(&context.pack_stdout),
+                    (String::from("v1"), copied_inode.clone())
+                );
+                context.rebuild(config_for(true), |context| {
+                    assert_eq!(restored(&context.pack_stdout).0, "v1");
+                    context.rebuild(config_for(false), |context| {
+                        let (content, inode) = restored(&context.pack_stdout);
+                        assert_eq!(content, "v1");
+                        assert_ne!(inode, copied_inode);
+                        assert_contains!(
+                            context.pack_stdout,
+                            "Reusing cache layer 'test/shell:data'\n"
+                        );
+                    });
+                });
+            });
+        });
+    });
+}
+
+#[test]
 fn invalid_output_files_fail_the_build_like_the_lifecycle() {
     let cases = [
         (
