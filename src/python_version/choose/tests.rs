@@ -252,6 +252,16 @@ fn python_3_10_builds_with_a_warning_after_its_end_of_life() {
          newer version (3.13 is the newest available), test it, then\nreplace runtime.txt with \
          a .python-version file containing:\n  3.13"
     );
+    // The Pipfile's two-line instruction is refilled into the paragraph; the example is kept.
+    let choice = choose(&[("Pipfile", "[requires]\npython_version = \"3.10\"")]).unwrap();
+    assert_eq!(
+        choice.warnings[0].render(),
+        "Warning: Python 3.10 has reached its end of life\n\nPython 3.10 reached its end of \
+         life in October 2026 and no longer receives\nsecurity fixes.\n\nUpgrade the app to a \
+         newer version (3.13 is the newest available), test it, then\nset the version in the \
+         [requires] section of Pipfile (without\npython_full_version) and update Pipfile.lock \
+         with 'pipenv lock':\n  python_version = \"3.13\""
+    );
     let before = choose_for(
         &[(".python-version", "3.10")],
         None,
