@@ -67,7 +67,7 @@ impl Buildpack for PythonBuildpack {
         print::h2("Python version");
         print::bullet(&python.explanation);
         for warning in &python.warnings {
-            print::warning(warning);
+            print::warning(warning.render());
         }
         let python_version = python.artifact.version;
 

@@ -1,6 +1,7 @@
 mod choose;
 mod eol;
 mod error;
+mod warning;
 
 pub(crate) use choose::resolve_python_version;
 pub(crate) use eol::YearMonth;

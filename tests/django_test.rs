@@ -71,7 +71,7 @@ fn django_without_staticfiles_app_skips_collectstatic() {
             &output,
             indoc! {"
                 - No Procfile, and no default 'web' process could be chosen
-                  - This is a Django project (WSGI application 'mysite.wsgi.application', WSGI_APPLICATION in mysite/settings.py), but gunicorn isn't installed. Add gunicorn to the app's dependencies to get a default 'web' process.
+                  - This is a Django project (WSGI application 'mysite.wsgi.application', WSGI_APPLICATION in mysite/settings.py), but neither gunicorn nor uvicorn is installed. Add gunicorn (to serve the project over WSGI) or uvicorn (over ASGI) to the app's dependencies to get a default 'web' process.
                   - To declare the app's processes, add a Procfile to the root of the app, with lines like 'web: gunicorn myapp.wsgi --bind 0.0.0.0:$PORT'
             "}
         );

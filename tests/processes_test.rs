@@ -1,5 +1,5 @@
-//! Processes: a Procfile's declared processes, and the default `web` process chosen for Flask
-//! and `FastAPI` apps, started with `PORT` and answering HTTP.
+//! Processes: a Procfile's declared processes, and the default `web` process chosen for Flask,
+//! `FastAPI` and Django ASGI apps, started with `PORT` and answering HTTP.
 
 use crate::support::{buildpack_output, default_build_config, failing_build_config};
 use indoc::indoc;
@@ -152,6 +152,36 @@ fn fastapi_app_gets_a_uvicorn_web_process() {
             assert_eq!(
                 http_get(&container, "/"),
                 (200, r#"{"message":"Hello from FastAPI!"}"#.to_string())
+            );
+        });
+    });
+}
+
+#[test]
+fn django_asgi_project_gets_a_uvicorn_web_process() {
+    TestRunner::default().build(default_build_config("django_asgi"), |context| {
+        let output = buildpack_output(&context);
+        assert_contains!(
+            &output,
+            indoc! {"
+                - No Procfile, so the buildpack chose a default 'web' process
+                  - Django project with uvicorn installed (and not gunicorn): ASGI application 'mysite.asgi.application' (no ASGI_APPLICATION found in the settings module 'mysite.settings', so the asgi.py next to it)
+                  - web: uvicorn mysite.asgi:application --host 0.0.0.0 --port ${PORT:-8000}
+            "}
+        );
+        context.start_container(web_container(), |container| {
+            assert_eq!(
+                http_get(&container, "/"),
+                (
+                    200,
+                    "Hello from Django over ASGI! (ASGIRequest)\n".to_string()
+                )
+            );
+            // Served by uvicorn, on all interfaces (the port is `PORT`, which the local
+            // platform may map to a free one).
+            assert_contains!(
+                container.logs_now().stderr,
+                "Uvicorn running on http://0.0.0.0:"
             );
         });
     });

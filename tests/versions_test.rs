@@ -214,7 +214,11 @@ fn pyproject_requires_python_chooses_the_newest_satisfying_version() {
 
                     - Using Python 3.12.1 (the newest version that satisfies requires-python ">=3.10,<3.13" in pyproject.toml)
 
-                    ! No Python version is pinned, so a future buildpack release could change the version this app gets. To pin it, create a .python-version file in the root of the app containing:
+                    ! Warning: No Python version is pinned
+                    !
+                    ! No Python version is pinned, so a future buildpack release could change the
+                    ! version this app gets. To pin it, create a .python-version file in the root of
+                    ! the app containing:
                     !   3.12
 
                 "#},
@@ -252,7 +256,13 @@ fn python_3_10_builds_with_an_end_of_life_warning() {
 
                 - Using Python 3.10.13 (from .python-version: 3.10)
 
-                ! Python 3.10 reached its end of life in October 2026 and no longer receives security fixes. Upgrade the app to a newer version (3.13 is the newest available), test it, then change the version in .python-version to:
+                ! Warning: Python 3.10 has reached its end of life
+                !
+                ! Python 3.10 reached its end of life in October 2026 and no longer receives
+                ! security fixes.
+                !
+                ! Upgrade the app to a newer version (3.13 is the newest available), test it, then
+                ! change the version in .python-version to:
                 !   3.13
 
             "},
@@ -275,7 +285,11 @@ fn no_version_uses_the_newest_and_recommends_a_pin() {
 
                 - Using Python 3.13.0 (the newest version; no version was requested)
 
-                ! No Python version is pinned, so a future buildpack release could change the version this app gets. To pin it, create a .python-version file in the root of the app containing:
+                ! Warning: No Python version is pinned
+                !
+                ! No Python version is pinned, so a future buildpack release could change the
+                ! version this app gets. To pin it, create a .python-version file in the root of
+                ! the app containing:
                 !   3.13
 
             "},
@@ -325,7 +339,11 @@ fn a_rebuild_of_an_unpinned_app_keeps_the_previous_minor_version() {
 
                 - Using Python 3.12.1 (the newest version; no version was requested)
 
-                ! No Python version is pinned, so a future buildpack release could change the version this app gets. To pin it, create a .python-version file in the root of the app containing:
+                ! Warning: No Python version is pinned
+                !
+                ! No Python version is pinned, so a future buildpack release could change the
+                ! version this app gets. To pin it, create a .python-version file in the root of
+                ! the app containing:
                 !   3.12
 
             "},
@@ -339,7 +357,11 @@ fn a_rebuild_of_an_unpinned_app_keeps_the_previous_minor_version() {
 
                     - Using Python 3.12.1 (the minor version of the previous build, which used Python 3.12.1; no version is pinned)
 
-                    ! No Python version is pinned, so a future buildpack release could change the version this app gets. To pin it, create a .python-version file in the root of the app containing:
+                    ! Warning: No Python version is pinned
+                    !
+                    ! No Python version is pinned, so a future buildpack release could change the
+                    ! version this app gets. To pin it, create a .python-version file in the root of
+                    ! the app containing:
                     !   3.12
 
                 "},

@@ -1,6 +1,7 @@
 //! From what the app asked for to one runtime artifact, with the reasons.
 
 use super::eol::{end_of_life, is_supported};
+use super::warning::VersionWarning;
 use super::{PythonVersion, PythonVersionError, YearMonth};
 use crate::inventory::Artifact;
 use crate::version_sources::{
@@ -15,7 +16,7 @@ pub(crate) struct PythonChoice {
     pub(crate) artifact: Artifact,
     /// `Using Python 3.13.1 (from .python-version: 3.13)`
     pub(crate) explanation: String,
-    pub(crate) warnings: Vec<String>,
+    pub(crate) warnings: Vec<VersionWarning>,
 }
 
 /// Reads every version source in the app (see `version_sources` for the precedence), then
@@ -223,7 +224,7 @@ impl<'a> Context<'a> {
     fn choose_unpinned(
         &self,
         previous_build: Option<PythonVersion>,
-    ) -> Result<(&'a Artifact, String, Vec<String>), PythonVersionError> {
+    ) -> Result<(&'a Artifact, String, Vec<VersionWarning>), PythonVersionError> {
         let satisfying: Vec<&Artifact> = self
             .supported
             .iter()
@@ -249,10 +250,16 @@ impl<'a> Context<'a> {
                 warnings.push(pin_recommendation(artifact.version));
                 return Ok((artifact, explanation, warnings));
             }
-            warnings.push(format!(
-                "The previous build used Python {previous}, but {}, so this build uses the \
-                 newest version instead.",
-                self.why_not_available(previous)
+            warnings.push(VersionWarning::new(
+                format!(
+                    "Not using Python {} from the previous build",
+                    previous.major_minor()
+                ),
+                format!(
+                    "The previous build used Python {previous}, but {}, so this build uses the \
+                     newest version instead.",
+                    self.why_not_available(previous)
+                ),
             ));
         }
         let Some(artifact) = newest(&satisfying) else {
@@ -301,32 +308,38 @@ impl<'a> Context<'a> {
         version: PythonVersion,
         source: VersionSource,
         today: YearMonth,
-    ) -> Option<String> {
+    ) -> Option<VersionWarning> {
         let month = end_of_life(version.major, version.minor).filter(|month| *month <= today)?;
         let minor = version.major_minor();
         let upgrade = if self.newest_minor == minor {
             String::new()
         } else {
             format!(
-                " Upgrade the app to a newer version ({} is the newest available), test it, \
+                "\n\nUpgrade the app to a newer version ({} is the newest available), test it, \
                  then {}",
                 self.newest_minor,
                 source.how_to_request(&self.newest_minor)
             )
         };
-        Some(format!(
-            "Python {minor} reached its end of life in {month} and no longer receives security \
-             fixes.{upgrade}"
+        Some(VersionWarning::new(
+            format!("Python {minor} has reached its end of life"),
+            format!(
+                "Python {minor} reached its end of life in {month} and no longer receives \
+                 security fixes.{upgrade}"
+            ),
         ))
     }
 }
 
-fn pin_recommendation(version: PythonVersion) -> String {
-    format!(
-        "No Python version is pinned, so a future buildpack release could change the version \
-         this app gets. To pin it, create a .python-version file in the root of the app \
-         containing:\n  {}",
-        version.major_minor()
+fn pin_recommendation(version: PythonVersion) -> VersionWarning {
+    VersionWarning::new(
+        "No Python version is pinned",
+        format!(
+            "No Python version is pinned, so a future buildpack release could change the \
+             version this app gets. To pin it, create a .python-version file in the root of the \
+             app containing:\n  {}",
+            version.major_minor()
+        ),
     )
 }
 

@@ -33,96 +33,188 @@ pub(crate) fn detect(app_dir: &Path, installed: &InstalledPackages) -> Detection
 }
 
 fn detect_django(app_dir: &Path, installed: &InstalledPackages) -> Detection {
-    let wsgi = match django_wsgi_application(app_dir) {
-        Ok(wsgi) => wsgi,
+    let settings = match django_settings(app_dir) {
+        Ok(settings) => settings,
         Err(reason) => return Detection::NoneChosen { reason },
     };
-    if installed.gunicorn.is_none() {
-        return Detection::NoneChosen {
+    let gunicorn_installed = installed.gunicorn.is_some();
+    let uvicorn_installed = installed.uvicorn.is_some();
+    let wsgi = settings.application(app_dir, Interface::Wsgi);
+    let asgi = settings.application(app_dir, Interface::Asgi);
+    // ASGI_APPLICATION (the setting Channels reads) says the project is meant to be served over
+    // ASGI; without it, a project that has gunicorn keeps being served over WSGI.
+    if uvicorn_installed && (!gunicorn_installed || asgi.from_settings) {
+        if let Err(reason) = asgi.check_module(app_dir) {
+            return Detection::NoneChosen { reason };
+        }
+        let why = if gunicorn_installed {
+            "Django project with uvicorn and gunicorn installed, and ASGI_APPLICATION set"
+        } else {
+            "Django project with uvicorn installed (and not gunicorn)"
+        };
+        return Detection::Chosen {
+            command: uvicorn(&asgi.server_target()),
             reason: format!(
-                "This is a Django project (WSGI application '{}', {}), but gunicorn isn't \
-                 installed. Add gunicorn to the app's dependencies to get a default 'web' process.",
-                wsgi.dotted, wsgi.found_in
+                "{why}: ASGI application '{}' ({})",
+                asgi.dotted, asgi.found_in
             ),
         };
     }
+    if !gunicorn_installed {
+        let found: Vec<String> = [&wsgi, &asgi]
+            .into_iter()
+            .filter(|application| application.check_module(app_dir).is_ok())
+            .map(DjangoApplication::describe)
+            .collect();
+        let found = if found.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", found.join("; "))
+        };
+        return Detection::NoneChosen {
+            reason: format!(
+                "This is a Django project{found}, but neither gunicorn nor uvicorn is \
+                 installed. Add gunicorn (to serve the project over WSGI) or uvicorn (over \
+                 ASGI) to the app's dependencies to get a default 'web' process."
+            ),
+        };
+    }
+    if let Err(reason) = wsgi.check_module(app_dir) {
+        return Detection::NoneChosen { reason };
+    }
+    let note = if asgi.from_settings {
+        // Only when uvicorn isn't installed: otherwise ASGI was chosen above.
+        format!(
+            ". The settings set ASGI_APPLICATION '{}', but uvicorn isn't installed: add uvicorn \
+             to the app's dependencies to serve the project over ASGI",
+            asgi.dotted
+        )
+    } else if uvicorn_installed {
+        ". uvicorn is installed too, but the settings don't set ASGI_APPLICATION, so the \
+         project is served over WSGI"
+            .to_string()
+    } else {
+        String::new()
+    };
     Detection::Chosen {
-        command: gunicorn(&wsgi.gunicorn_target()),
+        command: gunicorn(&wsgi.server_target()),
         reason: format!(
-            "Django project with gunicorn installed: WSGI application '{}' ({})",
+            "Django project with gunicorn installed: WSGI application '{}' ({}){note}",
             wsgi.dotted, wsgi.found_in
         ),
     }
 }
 
-/// A Django project's WSGI application and how it was found.
+/// A Django project's WSGI or ASGI application and how it was found.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct WsgiApplication {
+struct DjangoApplication {
     /// Dotted path, e.g. `mysite.wsgi.application`.
-    pub(crate) dotted: String,
+    dotted: String,
     /// For the build output, e.g. `WSGI_APPLICATION in mysite/settings.py`.
-    pub(crate) found_in: String,
+    found_in: String,
+    /// Whether the settings name it (`WSGI_APPLICATION` / `ASGI_APPLICATION`), rather than it
+    /// being the project template's `wsgi.py` / `asgi.py` next to the settings.
+    from_settings: bool,
+    interface: Interface,
 }
 
-impl WsgiApplication {
+impl DjangoApplication {
     /// `module:attribute`, the form gunicorn and uvicorn take.
-    fn gunicorn_target(&self) -> String {
+    fn server_target(&self) -> String {
         match self.dotted.rsplit_once('.') {
             Some((module, attribute)) => format!("{module}:{attribute}"),
             None => self.dotted.clone(),
         }
     }
+
+    /// Whether the application's module is a module in the app, as a server needs.
+    fn check_module(&self, app_dir: &Path) -> Result<(), String> {
+        let module = self
+            .dotted
+            .rsplit_once('.')
+            .map_or(self.dotted.as_str(), |(module, _)| module);
+        if is_dotted_name(&self.dotted) && module_file(app_dir, module).is_some() {
+            return Ok(());
+        }
+        Err(format!(
+            "This is a Django project, but its {} application '{}' ({}) isn't a module in the \
+             app.",
+            self.interface.name(),
+            self.dotted,
+            self.found_in
+        ))
+    }
+
+    /// `WSGI application 'mysite.wsgi.application', WSGI_APPLICATION in mysite/settings.py`
+    fn describe(&self) -> String {
+        format!(
+            "{} application '{}', {}",
+            self.interface.name(),
+            self.dotted,
+            self.found_in
+        )
+    }
 }
 
-/// Finds the WSGI application of the Django project in `app_dir`: the settings module named in
-/// `manage.py` (`DJANGO_SETTINGS_MODULE`), then `WSGI_APPLICATION` in that settings file, or
-/// failing that a `wsgi.py` next to the settings. The module must exist in the app.
-pub(crate) fn django_wsgi_application(app_dir: &Path) -> Result<WsgiApplication, String> {
+/// The settings module named in a Django project's `manage.py`, and its file in the app.
+#[derive(Debug)]
+struct DjangoSettings {
+    /// e.g. `mysite.settings`
+    module: String,
+    /// e.g. `mysite/settings.py`, when the module is a file in the app.
+    path: Option<String>,
+}
+
+/// Reads `DJANGO_SETTINGS_MODULE` from the project's `manage.py`.
+fn django_settings(app_dir: &Path) -> Result<DjangoSettings, String> {
     let manage_py = std::fs::read_to_string(app_dir.join("manage.py"))
         .map_err(|error| format!("manage.py could not be read: {error}"))?;
-    let settings_module = string_assigned_after(&manage_py, "DJANGO_SETTINGS_MODULE")
+    let module = string_assigned_after(&manage_py, "DJANGO_SETTINGS_MODULE")
         .filter(|module| is_dotted_name(module))
         .ok_or_else(|| {
             "This is a Django project, but manage.py doesn't set DJANGO_SETTINGS_MODULE to a \
-             settings module, so its WSGI application can't be found."
+             settings module, so its WSGI and ASGI applications can't be found."
                 .to_string()
         })?;
-    let settings_path = module_file(app_dir, &settings_module);
-    let from_settings = settings_path.as_ref().and_then(|path| {
-        let source = std::fs::read_to_string(app_dir.join(path)).ok()?;
-        let dotted = string_assigned_after(&source, "WSGI_APPLICATION")?;
-        Some(WsgiApplication {
-            dotted,
-            found_in: format!("WSGI_APPLICATION in {path}"),
+    let path = module_file(app_dir, &module);
+    Ok(DjangoSettings { module, path })
+}
+
+impl DjangoSettings {
+    /// The project's application for `interface`: `WSGI_APPLICATION` / `ASGI_APPLICATION` in the
+    /// settings file, or failing that a `wsgi.py` / `asgi.py` next to the settings (the project
+    /// template's layout). See [`DjangoApplication::check_module`] for whether it exists.
+    fn application(&self, app_dir: &Path, interface: Interface) -> DjangoApplication {
+        let kind = interface.name();
+        let setting = format!("{kind}_APPLICATION");
+        let module_name = kind.to_lowercase();
+        let from_settings = self.path.as_ref().and_then(|path| {
+            let source = std::fs::read_to_string(app_dir.join(path)).ok()?;
+            let dotted = string_assigned_after(&source, &setting)?;
+            Some(DjangoApplication {
+                dotted,
+                found_in: format!("{setting} in {path}"),
+                from_settings: true,
+                interface,
+            })
+        });
+        from_settings.unwrap_or_else(|| {
+            let dotted = match self.module.rsplit_once('.') {
+                Some((package, _)) => format!("{package}.{module_name}.application"),
+                None => format!("{module_name}.application"),
+            };
+            DjangoApplication {
+                dotted,
+                found_in: format!(
+                    "no {setting} found in the settings module '{}', so the {module_name}.py \
+                     next to it",
+                    self.module
+                ),
+                from_settings: false,
+                interface,
+            }
         })
-    });
-    // Failing that, the project template's layout: `<project>/wsgi.py` next to
-    // `<project>/settings.py`.
-    let wsgi = from_settings.unwrap_or_else(|| {
-        let dotted = match settings_module.rsplit_once('.') {
-            Some((package, _)) => format!("{package}.wsgi.application"),
-            None => "wsgi.application".to_string(),
-        };
-        WsgiApplication {
-            dotted,
-            found_in: format!(
-                "no WSGI_APPLICATION found in the settings module '{settings_module}', so the \
-                 wsgi.py next to it"
-            ),
-        }
-    });
-    let module = wsgi
-        .dotted
-        .rsplit_once('.')
-        .map_or(wsgi.dotted.as_str(), |(module, _)| module);
-    if !is_dotted_name(&wsgi.dotted) || module_file(app_dir, module).is_none() {
-        return Err(format!(
-            "This is a Django project, but its WSGI application '{}' ({}) isn't a module in \
-             the app.",
-            wsgi.dotted, wsgi.found_in
-        ));
     }
-    Ok(wsgi)
 }
 
 /// The app-relative path of a dotted module's source (`a.b` → `a/b.py` or `a/b/__init__.py`).
@@ -181,6 +273,15 @@ enum Interface {
     Asgi,
 }
 
+impl Interface {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Wsgi => "WSGI",
+            Self::Asgi => "ASGI",
+        }
+    }
+}
+
 /// A module in the app root that defines an `app` or `application` object.
 #[derive(Debug)]
 struct Candidate {
@@ -191,13 +292,11 @@ struct Candidate {
 
 impl Candidate {
     fn describe(&self) -> String {
-        let kind = match self.interface {
-            Interface::Wsgi => "WSGI",
-            Interface::Asgi => "ASGI",
-        };
         format!(
-            "{}.py defines the {kind} app '{}'",
-            self.module, self.object
+            "{}.py defines the {} app '{}'",
+            self.module,
+            self.interface.name(),
+            self.object
         )
     }
 
@@ -426,7 +525,7 @@ def main():
     }
 
     #[test]
-    fn django_settings_package_falls_back_to_wsgi_py() {
+    fn django_settings_package_falls_back_to_wsgi_py_and_asgi_py() {
         let dir = app(&[
             (
                 "manage.py",
@@ -436,14 +535,29 @@ def main():
             ("proj/settings/production.py", "from .base import *\n"),
             ("proj/settings/wsgi.py", "application = 1\n"),
         ]);
+        let settings = django_settings(dir.path()).unwrap();
+        let wsgi = settings.application(dir.path(), Interface::Wsgi);
         assert_eq!(
-            django_wsgi_application(dir.path()),
-            Ok(WsgiApplication {
+            wsgi,
+            DjangoApplication {
                 dotted: "proj.settings.wsgi.application".to_string(),
                 found_in: "no WSGI_APPLICATION found in the settings module \
                            'proj.settings.production', so the wsgi.py next to it"
-                    .to_string()
-            })
+                    .to_string(),
+                from_settings: false,
+                interface: Interface::Wsgi,
+            }
+        );
+        assert_eq!(wsgi.check_module(dir.path()), Ok(()));
+        let asgi = settings.application(dir.path(), Interface::Asgi);
+        assert_eq!(asgi.dotted, "proj.settings.asgi.application");
+        assert_eq!(
+            asgi.check_module(dir.path()),
+            Err("This is a Django project, but its ASGI application \
+                 'proj.settings.asgi.application' (no ASGI_APPLICATION found in the settings \
+                 module 'proj.settings.production', so the asgi.py next to it) isn't a module \
+                 in the app."
+                .to_string())
         );
     }
 
@@ -474,15 +588,95 @@ def main():
             detect(dir.path(), &installed(true, true, false)),
             Detection::NoneChosen {
                 reason: "This is a Django project, but manage.py doesn't set \
-                         DJANGO_SETTINGS_MODULE to a settings module, so its WSGI application \
-                         can't be found."
+                         DJANGO_SETTINGS_MODULE to a settings module, so its WSGI and ASGI \
+                         applications can't be found."
+                    .to_string()
+            }
+        );
+    }
+
+    /// `django-admin startproject mysite`: both a `wsgi.py` and an `asgi.py`, and
+    /// `WSGI_APPLICATION` (but no `ASGI_APPLICATION`) in the settings.
+    fn startproject(settings_extra: &str) -> tempfile::TempDir {
+        app(&[
+            ("manage.py", MANAGE_PY),
+            (
+                "mysite/settings.py",
+                &format!("WSGI_APPLICATION = 'mysite.wsgi.application'\n{settings_extra}"),
+            ),
+            ("mysite/__init__.py", ""),
+            ("mysite/wsgi.py", "application = get_wsgi_application()\n"),
+            ("mysite/asgi.py", "application = get_asgi_application()\n"),
+        ])
+    }
+
+    #[test]
+    fn django_with_uvicorn_and_not_gunicorn_is_served_over_asgi() {
+        let dir = startproject("");
+        assert_eq!(
+            detect(dir.path(), &installed(true, false, true)),
+            Detection::Chosen {
+                command: "uvicorn mysite.asgi:application --host 0.0.0.0 --port ${PORT:-8000}"
+                    .to_string(),
+                reason: "Django project with uvicorn installed (and not gunicorn): ASGI \
+                         application 'mysite.asgi.application' (no ASGI_APPLICATION found in \
+                         the settings module 'mysite.settings', so the asgi.py next to it)"
                     .to_string()
             }
         );
     }
 
     #[test]
-    fn django_without_gunicorn() {
+    fn django_with_both_servers_stays_on_wsgi_unless_asgi_application_is_set() {
+        let dir = startproject("");
+        assert_eq!(
+            detect(dir.path(), &installed(true, true, true)),
+            Detection::Chosen {
+                command: "gunicorn mysite.wsgi:application --bind 0.0.0.0:${PORT:-8000}"
+                    .to_string(),
+                reason: "Django project with gunicorn installed: WSGI application \
+                         'mysite.wsgi.application' (WSGI_APPLICATION in mysite/settings.py). \
+                         uvicorn is installed too, but the settings don't set \
+                         ASGI_APPLICATION, so the project is served over WSGI"
+                    .to_string()
+            }
+        );
+        // As a Channels project sets it.
+        let dir = startproject("ASGI_APPLICATION = \"mysite.asgi.application\"\n");
+        assert_eq!(
+            detect(dir.path(), &installed(true, true, true)),
+            Detection::Chosen {
+                command: "uvicorn mysite.asgi:application --host 0.0.0.0 --port ${PORT:-8000}"
+                    .to_string(),
+                reason: "Django project with uvicorn and gunicorn installed, and \
+                         ASGI_APPLICATION set: ASGI application 'mysite.asgi.application' \
+                         (ASGI_APPLICATION in mysite/settings.py)"
+                    .to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn django_asgi_application_without_uvicorn_is_served_over_wsgi_with_a_note() {
+        let dir = startproject("ASGI_APPLICATION = 'mysite.asgi.application'\n");
+        assert_eq!(
+            detect(dir.path(), &installed(true, true, false)),
+            Detection::Chosen {
+                command: "gunicorn mysite.wsgi:application --bind 0.0.0.0:${PORT:-8000}"
+                    .to_string(),
+                reason: "Django project with gunicorn installed: WSGI application \
+                         'mysite.wsgi.application' (WSGI_APPLICATION in mysite/settings.py). \
+                         The settings set ASGI_APPLICATION 'mysite.asgi.application', but \
+                         uvicorn isn't installed: add uvicorn to the app's dependencies to \
+                         serve the project over ASGI"
+                    .to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn django_with_uvicorn_needs_an_asgi_module() {
+        // A project from before Django 3.0, which had no asgi.py.
         let dir = app(&[
             ("manage.py", MANAGE_PY),
             (
@@ -494,9 +688,41 @@ def main():
         assert_eq!(
             detect(dir.path(), &installed(true, false, true)),
             Detection::NoneChosen {
+                reason: "This is a Django project, but its ASGI application \
+                         'mysite.asgi.application' (no ASGI_APPLICATION found in the settings \
+                         module 'mysite.settings', so the asgi.py next to it) isn't a module in \
+                         the app."
+                    .to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn django_without_a_server() {
+        let dir = startproject("");
+        assert_eq!(
+            detect(dir.path(), &installed(true, false, false)),
+            Detection::NoneChosen {
                 reason: "This is a Django project (WSGI application 'mysite.wsgi.application', \
-                         WSGI_APPLICATION in mysite/settings.py), but gunicorn isn't installed. \
-                         Add gunicorn to the app's dependencies to get a default 'web' process."
+                         WSGI_APPLICATION in mysite/settings.py; ASGI application \
+                         'mysite.asgi.application', no ASGI_APPLICATION found in the settings \
+                         module 'mysite.settings', so the asgi.py next to it), but neither \
+                         gunicorn nor uvicorn is installed. Add gunicorn (to serve the project \
+                         over WSGI) or uvicorn (over ASGI) to the app's dependencies to get a \
+                         default 'web' process."
+                    .to_string()
+            }
+        );
+        let dir = app(&[
+            ("manage.py", MANAGE_PY),
+            ("mysite/settings.py", "DEBUG = True\n"),
+        ]);
+        assert_eq!(
+            detect(dir.path(), &installed(true, false, false)),
+            Detection::NoneChosen {
+                reason: "This is a Django project, but neither gunicorn nor uvicorn is \
+                         installed. Add gunicorn (to serve the project over WSGI) or uvicorn \
+                         (over ASGI) to the app's dependencies to get a default 'web' process."
                     .to_string()
             }
         );

@@ -43,7 +43,7 @@ fn choose(files: &[(&str, &str)]) -> Result<PythonChoice, PythonVersionError> {
     choose_for(files, None, "amd64", None, NOVEMBER_2026)
 }
 
-fn chosen(files: &[(&str, &str)]) -> (String, String, Vec<String>) {
+fn chosen(files: &[(&str, &str)]) -> (String, String, Vec<VersionWarning>) {
     let choice = choose(files).unwrap();
     (
         choice.artifact.version.to_string(),
@@ -237,12 +237,30 @@ fn python_3_10_builds_with_a_warning_after_its_end_of_life() {
     assert_eq!(choice.artifact.version.to_string(), "3.10.19");
     assert_eq!(
         choice.warnings,
-        [
+        [VersionWarning::new(
+            "Python 3.10 has reached its end of life",
             "Python 3.10 reached its end of life in October 2026 and no longer receives \
-          security fixes. Upgrade the app to a newer version (3.13 is the newest \
-          available), test it, then replace runtime.txt with a .python-version file \
-          containing:\n  3.13"
-        ]
+             security fixes.\n\nUpgrade the app to a newer version (3.13 is the newest \
+             available), test it, then replace runtime.txt with a .python-version file \
+             containing:\n  3.13"
+        )]
+    );
+    assert_eq!(
+        choice.warnings[0].render(),
+        "Warning: Python 3.10 has reached its end of life\n\nPython 3.10 reached its end of \
+         life in October 2026 and no longer receives\nsecurity fixes.\n\nUpgrade the app to a \
+         newer version (3.13 is the newest available), test it, then\nreplace runtime.txt with \
+         a .python-version file containing:\n  3.13"
+    );
+    // The Pipfile's two-line instruction is refilled into the paragraph; the example is kept.
+    let choice = choose(&[("Pipfile", "[requires]\npython_version = \"3.10\"")]).unwrap();
+    assert_eq!(
+        choice.warnings[0].render(),
+        "Warning: Python 3.10 has reached its end of life\n\nPython 3.10 reached its end of \
+         life in October 2026 and no longer receives\nsecurity fixes.\n\nUpgrade the app to a \
+         newer version (3.13 is the newest available), test it, then\nset the version in the \
+         [requires] section of Pipfile (without\npython_full_version) and update Pipfile.lock \
+         with 'pipenv lock':\n  python_version = \"3.13\""
     );
     let before = choose_for(
         &[(".python-version", "3.10")],
@@ -313,11 +331,12 @@ fn no_version_anywhere_uses_the_newest_and_recommends_a_pin() {
     );
     assert_eq!(
         warnings,
-        [
+        [VersionWarning::new(
+            "No Python version is pinned",
             "No Python version is pinned, so a future buildpack release could change the \
-          version this app gets. To pin it, create a .python-version file in the root of \
-          the app containing:\n  3.13"
-        ]
+             version this app gets. To pin it, create a .python-version file in the root of \
+             the app containing:\n  3.13"
+        )]
     );
 }
 
@@ -330,7 +349,7 @@ fn a_rebuild_keeps_the_previous_minor_version() {
         "Using Python 3.11.14 (the minor version of the previous build, which used Python \
          3.11.7; no version is pinned)"
     );
-    assert!(choice.warnings[0].ends_with("containing:\n  3.11"));
+    assert!(choice.warnings[0].body.ends_with("containing:\n  3.11"));
     // A pin always wins over the previous build.
     let choice = choose_for(
         &[(".python-version", "3.12")],
@@ -366,9 +385,15 @@ fn a_rebuild_moves_on_when_the_previous_minor_is_gone() {
         assert_eq!(choice.artifact.version.to_string(), "3.13.1");
         assert_eq!(
             choice.warnings[0],
-            format!(
-                "The previous build used Python {previous}, but {reason}, so this build \
-                 uses the newest version instead."
+            VersionWarning::new(
+                format!(
+                    "Not using Python {} from the previous build",
+                    previous.rsplit_once('.').unwrap().0
+                ),
+                format!(
+                    "The previous build used Python {previous}, but {reason}, so this build \
+                     uses the newest version instead."
+                )
             )
         );
     }
