@@ -74,9 +74,93 @@ pub(crate) fn timed(command: &mut Command) -> Result<NamedOutput, CmdError> {
     print::sub_time_cmd(command.named(name))
 }
 
+/// What went wrong with a command, for an error message's body: the command and how it ended,
+/// then its output unless it was streamed already (indented, credentials redacted).
+pub(crate) fn failure_details(error: &CmdError) -> String {
+    let command = style::command(redact_credentials(&error.name()));
+    match error {
+        CmdError::SystemError(_, io_error) => format!("{command} could not be run: {io_error}"),
+        CmdError::NonZeroExitAlreadyStreamed(output) => {
+            format!(
+                "{command} failed ({}); its output is above.",
+                output.status()
+            )
+        }
+        CmdError::NonZeroExitNotStreamed(output) => {
+            let text = redact_credentials(&format!(
+                "{}{}",
+                output.stdout_lossy(),
+                output.stderr_lossy()
+            ));
+            let lines: Vec<String> = text
+                .trim_end()
+                .lines()
+                .map(|line| format!("    {line}").trim_end().to_string())
+                .collect();
+            if lines.iter().all(String::is_empty) {
+                format!("{command} failed ({}) without any output.", output.status())
+            } else {
+                format!(
+                    "{command} failed ({}), with this output:\n\n{}",
+                    output.status(),
+                    lines.join("\n")
+                )
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failed(stdout: &str, stderr: &str, streamed: bool) -> CmdError {
+        use std::os::unix::process::ExitStatusExt;
+        let output = std::process::Output {
+            status: std::process::ExitStatus::from_raw(1 << 8),
+            stdout: stdout.as_bytes().to_vec(),
+            stderr: stderr.as_bytes().to_vec(),
+        };
+        let name = String::from("pip install --index-url https://user:pass@example.com/simple x");
+        if streamed {
+            fun_run::nonzero_streamed(name, output).unwrap_err()
+        } else {
+            fun_run::nonzero_captured(name, output).unwrap_err()
+        }
+    }
+
+    #[test]
+    fn failure_details_show_captured_output_indented_and_redacted() {
+        let details = bullet_stream::strip_ansi(failure_details(&failed(
+            "",
+            "ERROR: No matching distribution found for x\n  (from https://user:pass@example.com/simple)\n",
+            false,
+        )));
+        assert_eq!(
+            details,
+            "`pip install --index-url https://****@example.com/simple x` failed (exit status: 1), with this output:\n\n    ERROR: No matching distribution found for x\n      (from https://****@example.com/simple)"
+        );
+    }
+
+    #[test]
+    fn failure_details_of_streamed_silent_and_unstartable_commands() {
+        assert_eq!(
+            bullet_stream::strip_ansi(failure_details(&failed("out", "err", true))),
+            "`pip install --index-url https://****@example.com/simple x` failed (exit status: 1); its output is above."
+        );
+        assert_eq!(
+            bullet_stream::strip_ansi(failure_details(&failed("", "\n", false))),
+            "`pip install --index-url https://****@example.com/simple x` failed (exit status: 1) without any output."
+        );
+        let error = CmdError::SystemError(
+            String::from("uv sync"),
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        );
+        assert_eq!(
+            bullet_stream::strip_ansi(failure_details(&error)),
+            "`uv sync` could not be run: entity not found"
+        );
+    }
 
     #[test]
     fn build_env_wins_platform_env_fills_in() {

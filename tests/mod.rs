@@ -16,5 +16,6 @@ mod processes_test;
 mod python_test;
 mod runtimes_test;
 mod support;
+mod tool_install_test;
 mod uv_test;
 mod versions_test;

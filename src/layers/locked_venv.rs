@@ -331,7 +331,7 @@ impl LockedDependenciesError {
                     This is most likely a problem with the Python runtime or the build
                     machine's disk. Try the build again; if it keeps failing, please open an
                     issue with this output.
-                "},
+                ", error = crate::tool_command::failure_details(error)},
             ),
             Self::Compile(error) => ErrorMessage::new(
                 "Unable to compile the dependencies' bytecode",
@@ -341,7 +341,7 @@ impl LockedDependenciesError {
 
                     A package may contain a Python file this Python version can't compile.
                     Check the output above for the file, and update that package.
-                "},
+                ", error = crate::tool_command::failure_details(error)},
             ),
             Self::Uv(error) => error.message(),
             Self::Poetry(error) => error.message(),

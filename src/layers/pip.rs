@@ -204,7 +204,7 @@ impl PackagingToolsError {
                     This is most likely a problem with the Python runtime or the build
                     machine's disk. Try the build again; if it keeps failing, please open an
                     issue with this output.
-                ", error = crate::redact::redact_credentials(&error.to_string())},
+                ", error = crate::tool_command::failure_details(error)},
             ),
             Self::InstallPip(error) => crate::errors::ErrorMessage::new(
                 format!("Unable to install pip {PIP_VERSION}"),
@@ -215,7 +215,7 @@ impl PackagingToolsError {
                     If the build uses a private package index, check that PIP_INDEX_URL is
                     correct and that pip {PIP_VERSION} is available there. Otherwise this is
                     likely a temporary network problem: try the build again.
-                ", error = crate::redact::redact_credentials(&error.to_string()).trim_end()},
+                ", error = crate::tool_command::failure_details(error)},
             ),
         }
     }

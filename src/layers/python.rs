@@ -569,7 +569,7 @@ impl PythonLayerError {
                     either doesn't run on this machine, or holds standard library files that it
                     can't compile (see the output above). Check that the runtime inventory lists
                     the right archive for this Python version and CPU architecture.
-                "},
+                ", error = crate::tool_command::failure_details(error)},
             ),
         }
     }
@@ -941,7 +941,8 @@ mod tests {
             "Unable to compile the Python runtime's standard library"
         );
         assert!(
-            message.body.starts_with("Command failed `"),
+            message.body.contains("-m compileall")
+                && message.body.contains("failed (exit status: 1)"),
             "{}",
             message.body
         );

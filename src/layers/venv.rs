@@ -511,7 +511,7 @@ impl EnvironmentError {
                     This is most likely a problem with the Python runtime or the build
                     machine's disk. Try the build again; if it keeps failing, please open an
                     issue with this output.
-                ", error = redact_credentials(&error.to_string())},
+                ", error = crate::tool_command::failure_details(error)},
             ),
             Self::FindUnrequired(details) => ErrorMessage::new(
                 "Unable to find the packages the requirements no longer need",
@@ -530,7 +530,7 @@ impl EnvironmentError {
                     {error}
 
                     To build now, clear the build cache (for example `pack build --clear-cache`).
-                ", error = redact_credentials(&error.to_string())},
+                ", error = crate::tool_command::failure_details(error)},
             ),
             Self::Compile(error) => ErrorMessage::new(
                 "Unable to compile the installed packages' bytecode",
@@ -539,7 +539,7 @@ impl EnvironmentError {
 
                     An installed package contains Python code this Python version can't
                     compile: check that every package in requirements.txt supports it.
-                ", error = redact_credentials(&error.to_string())},
+                ", error = crate::tool_command::failure_details(error)},
             ),
         }
     }

@@ -10,6 +10,8 @@
 //! - `/fault/<kind>/inventory.toml`: the inventory with the same relative URLs, so its artifacts
 //!   resolve to `/fault/<kind>/<archive>`, where the fault happens (see [`Fault`]).
 //! - `/scoped/<n>/...`: any of the above, recorded for [`ScopedInventory::requests`].
+//! - `/index-with-only-pip/simple/`: a package index (PEP 503) that has pip, by redirecting to
+//!   `PyPI`'s page for it, and nothing else: a private index lacking the package managers.
 //!
 //! Every response closes the connection.
 
@@ -311,6 +313,9 @@ fn route(stream: TcpStream, path: &str, head_only: bool) -> std::io::Result<()> 
             head_only,
         ),
         [file] => serve_file(stream, server, path, file, head_only, false),
+        ["index-with-only-pip", "simple", "pip", ""] => {
+            redirect(stream, "https://pypi.org/simple/pip/")
+        }
         _ => not_found(stream, path, head_only),
     }
 }
@@ -364,6 +369,15 @@ fn serve_file(
     }
     stream.flush()?;
     // Half-close: the client reads to EOF (which, after a truncated body, comes early).
+    stream.shutdown(Shutdown::Write)
+}
+
+fn redirect(mut stream: TcpStream, location: &str) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.flush()?;
     stream.shutdown(Shutdown::Write)
 }
 

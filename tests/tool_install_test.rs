@@ -1,0 +1,123 @@
+//! A packaging tool the buildpack can't install (from a private index without it) fails the build
+//! with what went wrong and how to fix it, without showing the index's credentials.
+
+use crate::support::runtime_server::runtime_server_url;
+use crate::support::{build_output, failing_build_config};
+use indoc::indoc;
+use local_platform::testing::{TestRunner, assert_contains, assert_not_contains};
+
+/// An index URL with credentials, on the loopback test server: `path` is `/<index>/simple/`.
+fn private_index(path: &str) -> String {
+    runtime_server_url(path).replacen("http://", "http://deploy:s3cr3t@", 1)
+}
+
+/// Builds `fixture` against an index that has pip but not `tool` (at `version`, the package
+/// `package`), and checks the error: its header and first line, then `error_end`: the end of
+/// the command, and the advice.
+fn assert_tool_install_fails(fixture: &str, tool: &str, version: &str, error_end: &str) {
+    let mut config = failing_build_config(fixture);
+    config.env(
+        "PIP_INDEX_URL",
+        private_index("/index-with-only-pip/simple/"),
+    );
+    TestRunner::default().build(config, |context| {
+        let out = build_output(&context);
+        let package = tool.to_lowercase();
+        // pip itself comes from the index: the tool is the first thing missing.
+        assert_contains!(out, "- pip 26.3 (used during the build only)\n");
+        assert_contains!(out, &format!("- {tool} {version} (used during the build only)\n"));
+        assert_contains!(
+            out,
+            &format!(
+                "      ERROR: Could not find a version that satisfies the requirement {package}=={version} (from versions: none)\n      ERROR: No matching distribution found for {package}=={version}\n"
+            )
+        );
+        assert_contains!(
+            out,
+            &format!(
+                "! Error: Unable to install {tool} {version}\n!\n! The buildpack could not download and install {tool} from the package index\n! (`"
+            )
+        );
+        assert_contains!(out, error_end);
+        assert_contains!(
+            out,
+            "ERROR: failed to build: executing lifecycle: failed with status code: 51\n"
+        );
+        assert_not_contains!(out, "s3cr3t");
+    });
+}
+
+#[test]
+fn uv_install_failure() {
+    assert_tool_install_fails(
+        "uv_basic",
+        "uv",
+        "0.13.8",
+        indoc! {r#"
+            /uv "uv==0.13.8"` failed, see its output above).
+            !
+            ! If the build uses a private package index, check that PIP_INDEX_URL is
+            ! correct and that uv 0.13.8 is available there. Otherwise this is
+            ! likely a temporary network problem: try the build again.
+        "#},
+    );
+}
+
+#[test]
+fn poetry_install_failure() {
+    assert_tool_install_fails(
+        "poetry_basic",
+        "Poetry",
+        "2.5.1",
+        indoc! {r#"
+            install --quiet --no-warn-script-location "poetry==2.5.1" "poetry-plugin-export==1.10.1"` failed, see its output above).
+            !
+            ! If the build uses a private package index, check that PIP_INDEX_URL is
+            ! correct and that Poetry 2.5.1 is available there. Otherwise this
+            ! is likely a temporary network problem: try the build again.
+        "#},
+    );
+}
+
+#[test]
+fn pipenv_install_failure() {
+    assert_tool_install_fails(
+        "pipenv_basic",
+        "Pipenv",
+        "2026.10.3",
+        indoc! {r#"
+            install --quiet --no-warn-script-location "pipenv==2026.10.3"` failed, see its output above).
+            !
+            ! If the build uses a private package index, check that PIP_INDEX_URL is
+            ! correct and that Pipenv 2026.10.3 is available there. Otherwise this
+            ! is likely a temporary network problem: try the build again.
+        "#},
+    );
+}
+
+#[test]
+fn pip_install_failure() {
+    let mut config = failing_build_config("pip_flask_gunicorn");
+    config.env("PIP_INDEX_URL", private_index("/index-without-packages/simple/"));
+    TestRunner::default().build(config, |context| {
+        let out = build_output(&context);
+        assert_contains!(
+            out,
+            "! Error: Unable to install pip 26.3\n!\n! The buildpack could not download and install pip from the package index:\n! `python3 "
+        );
+        assert_contains!(
+            out,
+            indoc! {r#"
+                install --quiet "pip==26.3"` failed (exit status: 1), with this output:
+                !
+                !     ERROR: Could not find a version that satisfies the requirement pip==26.3 (from versions: none)
+                !     ERROR: No matching distribution found for pip==26.3
+                !
+                ! If the build uses a private package index, check that PIP_INDEX_URL is
+                ! correct and that pip 26.3 is available there. Otherwise this is
+                ! likely a temporary network problem: try the build again.
+            "#}
+        );
+        assert_not_contains!(out, "s3cr3t");
+    });
+}
