@@ -345,3 +345,28 @@ fn django_reused_static_files_match_a_clear_cache_build() {
         });
     });
 }
+
+/// A `STATIC_ROOT` outside the app: nothing to cache, so collectstatic runs on every build.
+#[cfg(not(feature = "pack"))]
+#[test]
+fn django_static_root_outside_the_app_is_collected_on_every_build() {
+    let static_root = tempfile::tempdir().expect("creating a temporary directory");
+    let mut config = default_build_config("django_static_root_outside_app");
+    config.env("STATIC_ROOT", static_root.path().to_string_lossy());
+    let collected_every_build = "  - Running `python manage.py collectstatic --noinput`\n\n      \
+        settings loaded, DATABASE_URL is not set\n\n      1 static file copied to '";
+    let nothing_cached = "  - It wrote no static files inside the app (STATIC_ROOT is elsewhere), so there is nothing to cache: it runs again on every build\n";
+    TestRunner::default().build(&config, |context| {
+        let output = buildpack_output(&context);
+        assert_contains!(&output, collected_every_build);
+        assert_contains!(&output, nothing_cached);
+        let collected = static_root.path().join("css/site.css");
+        std::fs::remove_file(&collected).expect("removing the collected file");
+        context.rebuild(&config, |context| {
+            let output = buildpack_output(&context);
+            assert_contains!(&output, collected_every_build);
+            assert_contains!(&output, nothing_cached);
+            assert!(collected.is_file());
+        });
+    });
+}
