@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use command_fds as _;
 #[cfg(test)]
 use indoc as _;
+use libcnb_data as _;
 #[cfg(feature = "pack")]
 use libcnb_test as _;
 use serde as _;

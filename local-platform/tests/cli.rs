@@ -9,6 +9,7 @@ use std::process::Command;
 // The library's dependencies, unused by this test crate.
 use command_fds as _;
 use indoc as _;
+use libcnb_data as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;
