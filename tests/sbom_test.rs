@@ -8,7 +8,7 @@ use crate::support::{default_build_config, runtime_server};
 use libcnb::data::layer::LayerName;
 use libcnb::data::sbom::SbomFormat;
 use libcnb::data::{buildpack_id, layer_name};
-use local_platform::testing::{BuildConfig, SbomType, TestContext, TestRunner};
+use local_platform::testing::{BuildConfig, SbomType, TestContext, TestRunner, assert_contains};
 use std::path::PathBuf;
 
 /// The `CycloneDX` SBOMs of the `python` and `venv` layers, as downloaded from the image.
@@ -182,11 +182,19 @@ fn pip_app_sbom_lists_the_runtime_and_every_installed_package() {
         // A warm rebuild of the same app reuses both layers: the same SBOMs, byte for byte.
         context.rebuild(default_build_config("pip_flask_gunicorn"), |context| {
             assert_eq!(download_sboms(&context), sboms);
+            assert_contains!(
+                context.pack_stdout,
+                "Reusing layer 'buildpacksio/lifecycle:launch.sbom'\n"
+            );
 
             // A new requirement: the environment's SBOM lists it, the runtime's is unchanged.
             context.rebuild(
                 with_requirement("pip_flask_gunicorn", "six==1.16.0"),
                 |context| {
+                    assert_contains!(
+                        context.pack_stdout,
+                        "Adding layer 'buildpacksio/lifecycle:launch.sbom'\n"
+                    );
                     let updated = download_sboms(&context);
                     assert_eq!(updated.python, sboms.python);
                     let listed = listed_in_sbom(&updated.venv);
@@ -255,4 +263,28 @@ fn uv_app_sbom_lists_exactly_the_locked_packages() {
             });
         });
     });
+}
+
+#[test]
+fn poetry_and_pipenv_app_sboms_list_what_the_app_reports() {
+    for fixture in ["poetry_basic", "pipenv_basic"] {
+        TestRunner::default().build(default_build_config(fixture), |context| {
+            let sboms = download_sboms(&context);
+            assert_runtime_sbom(&context, &sboms.python);
+            // `app.py` prints the Python version, then every installed distribution, then a line
+            // about its imports.
+            let report = app_report(&context);
+            let reported: Vec<&str> = report.lines().filter(|line| line.contains("==")).collect();
+            assert_eq!(listed_in_sbom(&sboms.venv), reported, "{fixture}");
+            assert_eq!(
+                reported,
+                [
+                    "python-dateutil==4.0.0",
+                    "typing_extensions==4.16.0",
+                    "tzdata==2026.6"
+                ],
+                "{fixture}"
+            );
+        });
+    }
 }

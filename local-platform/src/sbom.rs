@@ -174,3 +174,95 @@ pub(crate) fn restore_layer_sboms(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buildpack(formats: &[&str]) -> Buildpack {
+        Buildpack {
+            dir: PathBuf::from("/bp"),
+            id: String::from("test/bp"),
+            version: String::from("1.0.0"),
+            api: String::from("0.10"),
+            clear_env: false,
+            sbom_formats: formats.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn layer(name: &str, launch: bool, cache: bool) -> DeclaredLayer {
+        DeclaredLayer {
+            name: name.to_string(),
+            types: LayerTypes {
+                launch,
+                build: false,
+                cache,
+            },
+            metadata: serde_json::Value::Null,
+            has_dir: true,
+        }
+    }
+
+    #[test]
+    fn the_lifecycle_glob_picks_the_sbom_files_of_declared_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "web.sbom.cdx.json",
+            "web.sbom.syft.json",
+            "launch.sbom.cdx.json",
+            "build.sbom.cdx.json",
+            "undeclared.sbom.cdx.json",
+            "web.toml",
+            "web.sbom.json",
+            "notes.json",
+        ] {
+            fs::write(dir.path().join(name), "{}").unwrap();
+        }
+        fs::create_dir(dir.path().join("dir.sbom.cdx.json")).unwrap();
+        let files = read_sbom_files(
+            dir.path(),
+            &[layer("web", true, false)],
+            &buildpack(&[
+                "application/vnd.cyclonedx+json",
+                "Application/Vnd.Syft+JSON; version=16",
+            ]),
+        )
+        .unwrap();
+        let summary: Vec<(SbomOwner, &str, bool)> = files
+            .iter()
+            .map(|file| (file.owner.clone(), file.ext, file.for_launch()))
+            .collect();
+        let web = SbomOwner::Layer {
+            name: String::from("web"),
+            types: LayerTypes {
+                launch: true,
+                build: false,
+                cache: false,
+            },
+        };
+        assert_eq!(
+            summary,
+            [
+                (SbomOwner::Build, "cdx.json", false),
+                (SbomOwner::Launch, "cdx.json", true),
+                (web.clone(), "cdx.json", true),
+                (web, "syft.json", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_buildpack_declaring_no_formats_may_write_no_sbom() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("launch.sbom.cdx.json");
+        fs::write(&path, "{}").unwrap();
+        let error = read_sbom_files(dir.path(), &[], &buildpack(&[])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "validating SBOM file '{}' for buildpack: 'test/bp@1.0.0': undeclared SBOM media type: 'application/vnd.cyclonedx+json'",
+                path.display()
+            )
+        );
+    }
+}
