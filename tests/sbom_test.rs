@@ -288,3 +288,24 @@ fn poetry_and_pipenv_app_sboms_list_what_the_app_reports() {
         });
     }
 }
+
+/// Local only (it edits the platform's stores): layers cached by a buildpack version that wrote
+/// no SBOM come back without one, and the build, reusing them, still gives the image its SBOMs.
+#[cfg(not(feature = "pack"))]
+#[test]
+fn reused_layers_get_their_sbom_even_when_the_cache_has_none() {
+    TestRunner::default().build(default_build_config("uv_basic"), |context| {
+        let sboms = download_sboms(&context);
+        for store in ["cache", "image"] {
+            let dir = context.work_dir().join("store").join(store).join("sbom");
+            assert!(dir.is_dir(), "{}", dir.display());
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        context.rebuild(default_build_config("uv_basic"), |context| {
+            let out = crate::support::build_output(&context);
+            assert_contains!(out, "- Using cached Python ");
+            assert_contains!(out, "- Skipping the install: ");
+            assert_eq!(download_sboms(&context), sboms);
+        });
+    });
+}
