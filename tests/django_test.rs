@@ -1,10 +1,13 @@
-//! Django: collectstatic at build (run, skipped, failing) and the default gunicorn `web` process
-//! serving a page and a collected static file.
+//! Django: collectstatic at build (run, skipped, failing, reused from the cache on rebuilds)
+//! and the default gunicorn `web` process serving a page and a collected static file.
 
 use crate::processes_test::{http_get, web_container};
 use crate::support::{buildpack_output, default_build_config, failing_build_config};
 use indoc::indoc;
-use local_platform::testing::{TestRunner, assert_contains};
+use local_platform::testing::{
+    BuildConfig, TestContext, TestRunner, assert_contains, assert_not_contains,
+};
+use std::path::PathBuf;
 
 #[test]
 fn django_collectstatic_and_default_web_process() {
@@ -21,6 +24,10 @@ fn django_collectstatic_and_default_web_process() {
                       settings loaded, DATABASE_URL is not set
 
                       1 static file copied to '"}
+        );
+        assert_contains!(
+            &output,
+            "  - Stored the 1 file it wrote into the app, for the next build\n"
         );
         assert_contains!(
             &output,
@@ -178,4 +185,188 @@ fn django_settings_import_error_fails_the_build() {
             );
         },
     );
+}
+
+/// Every file under `STATIC_ROOT` in the image, with its SHA-256.
+fn static_files(context: &TestContext) -> String {
+    context
+        .run_shell_command("cd staticfiles && find . -type f -exec sha256sum {} + | sort -k 2")
+        .stdout
+}
+
+/// `django_basic` with its stylesheet changed and a script added.
+fn with_changed_static_files() -> BuildConfig {
+    let mut config = default_build_config("django_basic");
+    config.app_dir_preprocessor(|app_dir: PathBuf| {
+        std::fs::write(
+            app_dir.join("static/css/site.css"),
+            "body { color: teal; }\n",
+        )
+        .expect("writing site.css");
+        std::fs::create_dir(app_dir.join("static/js")).expect("creating static/js");
+        std::fs::write(app_dir.join("static/js/app.js"), "console.log(1);\n")
+            .expect("writing app.js");
+    });
+    config
+}
+
+/// `django_basic` with one more dependency.
+fn with_added_dependency() -> BuildConfig {
+    let mut config = default_build_config("django_basic");
+    config.app_dir_preprocessor(|app_dir: PathBuf| {
+        let path = app_dir.join("requirements.txt");
+        let requirements = std::fs::read_to_string(&path).expect("reading requirements.txt");
+        std::fs::write(&path, format!("{requirements}six==1.17.0\n"))
+            .expect("writing requirements.txt");
+    });
+    config
+}
+
+const REUSED: &str = indoc! {"
+    ## Django static files
+
+    - Reusing the static files from the last build (nothing collectstatic reads has changed)
+      - Restoring the files it wrote into the app ... ("};
+
+#[test]
+fn django_rebuild_reuses_static_files_until_an_input_changes() {
+    TestRunner::default().build(default_build_config("django_basic"), |context| {
+        let collected = static_files(&context);
+        assert_contains!(&collected, "./css/site.css\n");
+
+        // Nothing changed: the files come from the cache, identical, and are served.
+        context.rebuild(default_build_config("django_basic"), |context| {
+            let output = buildpack_output(&context);
+            assert_contains!(&output, REUSED);
+            assert_not_contains!(&output, "manage.py collectstatic --noinput");
+            assert_eq!(static_files(&context), collected);
+            context.start_container(web_container(), |container| {
+                assert_eq!(
+                    http_get(&container, "/static/css/site.css"),
+                    (200, "body { color: rebeccapurple; }\n".to_string())
+                );
+            });
+
+            // A changed static file: collectstatic runs again, and the reason is named.
+            context.rebuild(with_changed_static_files(), |context| {
+                let output = buildpack_output(&context);
+                assert_contains!(
+                    &output,
+                    indoc! {"
+                        ## Django static files
+
+                        - Discarding the cached static files because: The app's files changed (static/css/site.css changed, static/js was added, static/js/app.js was added)
+                        - Generating static files with Django 5.2.19
+                          - Running `python manage.py collectstatic --noinput`
+                    "}
+                );
+                assert_contains!(&output, "2 static files copied to '");
+                assert_contains!(
+                    &output,
+                    "  - Stored the 2 files it wrote into the app, for the next build\n"
+                );
+                assert_eq!(
+                    context.run_shell_command("cat staticfiles/css/site.css").stdout,
+                    "body { color: teal; }\n"
+                );
+
+                // A dependency added (and the static files back as they were).
+                context.rebuild(with_added_dependency(), |context| {
+                    let output = buildpack_output(&context);
+                    assert_contains!(
+                        &output,
+                        indoc! {"
+                            - Discarding the cached static files because: The installed packages changed (six was added); The app's files changed (requirements.txt changed, static/css/site.css changed, static/js was removed, static/js/app.js was removed)
+                            - Generating static files with Django 5.2.19
+                              - Running `python manage.py collectstatic --noinput`
+                        "}
+                    );
+                    assert_eq!(static_files(&context), collected);
+
+                    // The same again: reused.
+                    context.rebuild(with_added_dependency(), |context| {
+                        assert_contains!(&buildpack_output(&context), REUSED);
+                        assert_eq!(static_files(&context), collected);
+                    });
+                });
+            });
+        });
+    });
+}
+
+#[test]
+fn django_collectstatic_disabled_drops_the_cached_static_files() {
+    let mut disabled = default_build_config("django_basic");
+    disabled.env("DISABLE_COLLECTSTATIC", "1");
+    TestRunner::default().build(default_build_config("django_basic"), |context| {
+        context.rebuild(disabled, |context| {
+            let output = buildpack_output(&context);
+            assert_contains!(
+                &output,
+                indoc! {"
+                    ## Django static files
+
+                    - Skipping 'manage.py collectstatic' since DISABLE_COLLECTSTATIC is set to '1'
+                "}
+            );
+            context.run_shell_command("test ! -e staticfiles");
+
+            // Enabled again: nothing cached to reuse or discard, so collectstatic just runs.
+            context.rebuild(default_build_config("django_basic"), |context| {
+                assert_contains!(
+                    &buildpack_output(&context),
+                    indoc! {"
+                        ## Django static files
+
+                        - Generating static files with Django 5.2.19
+                          - Running `python manage.py collectstatic --noinput`
+                    "}
+                );
+            });
+        });
+    });
+}
+
+/// Reusing the cache gives the same files as running collectstatic from a clear cache.
+#[cfg(not(feature = "pack"))]
+#[test]
+fn django_reused_static_files_match_a_clear_cache_build() {
+    TestRunner::default().build(default_build_config("django_basic"), |context| {
+        context.rebuild(default_build_config("django_basic"), |context| {
+            assert_contains!(&buildpack_output(&context), REUSED);
+            let reused = static_files(&context);
+            context.rebuild_with_clear_cache(default_build_config("django_basic"), |context| {
+                assert_contains!(
+                    &buildpack_output(&context),
+                    "  - Stored the 1 file it wrote into the app, for the next build\n"
+                );
+                assert_eq!(static_files(&context), reused);
+            });
+        });
+    });
+}
+
+/// A `STATIC_ROOT` outside the app: nothing to cache, so collectstatic runs on every build.
+#[cfg(not(feature = "pack"))]
+#[test]
+fn django_static_root_outside_the_app_is_collected_on_every_build() {
+    let static_root = tempfile::tempdir().expect("creating a temporary directory");
+    let mut config = default_build_config("django_static_root_outside_app");
+    config.env("STATIC_ROOT", static_root.path().to_string_lossy());
+    let collected_every_build = "  - Running `python manage.py collectstatic --noinput`\n\n      \
+        settings loaded, DATABASE_URL is not set\n\n      1 static file copied to '";
+    let nothing_cached = "  - It wrote no static files inside the app (STATIC_ROOT is elsewhere), so there is nothing to cache: it runs again on every build\n";
+    TestRunner::default().build(&config, |context| {
+        let output = buildpack_output(&context);
+        assert_contains!(&output, collected_every_build);
+        assert_contains!(&output, nothing_cached);
+        let collected = static_root.path().join("css/site.css");
+        std::fs::remove_file(&collected).expect("removing the collected file");
+        context.rebuild(&config, |context| {
+            let output = buildpack_output(&context);
+            assert_contains!(&output, collected_every_build);
+            assert_contains!(&output, nothing_cached);
+            assert!(collected.is_file());
+        });
+    });
 }

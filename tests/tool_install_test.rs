@@ -98,7 +98,10 @@ fn pipenv_install_failure() {
 #[test]
 fn pip_install_failure() {
     let mut config = failing_build_config("pip_flask_gunicorn");
-    config.env("PIP_INDEX_URL", private_index("/index-without-packages/simple/"));
+    config.env(
+        "PIP_INDEX_URL",
+        private_index("/index-without-packages/simple/"),
+    );
     TestRunner::default().build(config, |context| {
         let out = build_output(&context);
         assert_contains!(

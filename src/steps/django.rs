@@ -1,11 +1,16 @@
 //! Django's `collectstatic`, run at build time so the image contains the app's static files.
 
-use crate::errors::ErrorMessage;
+use crate::PythonBuildpack;
+use crate::errors::{BuildpackError, ErrorMessage};
+use crate::steps::StepsError;
+use crate::steps::collectstatic_cache::{self, Changes, Inputs, Snapshot};
 use crate::steps::installed::InstalledPackages;
 use bullet_stream::global::print;
 use fun_run::{CmdError, CommandWithName};
 use indoc::formatdoc;
-use libcnb::Env;
+use libcnb::build::BuildContext;
+use libcnb::layer::{EmptyLayerCause, LayerState};
+use libcnb::{Env, Platform};
 use std::path::Path;
 use std::process::{Command, ExitStatus};
 
@@ -21,17 +26,20 @@ pub(crate) enum DjangoError {
     },
     /// `manage.py collectstatic` failed; its output was streamed.
     Collectstatic { command: String, status: ExitStatus },
+    /// Reading the inputs of the static files cache, or storing or restoring its files, failed.
+    Cache(collectstatic_cache::CacheError),
 }
 
-/// Runs `python manage.py collectstatic --noinput` for a Django app, or explains why not.
-/// `platform_env` is the user's build configuration; `env` is the whole build env (with the
-/// dependencies' Python on `PATH`) that the commands run with.
+/// Runs `python manage.py collectstatic --noinput` for a Django app, or explains why not, or
+/// puts back what it wrote in the last build when nothing it reads has changed (see
+/// [`collectstatic_cache`]). `env` is the whole build env (with the dependencies' Python on
+/// `PATH`) that the commands run with.
 pub(crate) fn collectstatic(
-    app_dir: &Path,
-    platform_env: &Env,
+    context: &BuildContext<PythonBuildpack>,
     env: &Env,
     installed: &InstalledPackages,
-) -> Result<(), DjangoError> {
+) -> Result<(), libcnb::Error<BuildpackError>> {
+    let app_dir = &context.app_dir;
     if !app_dir.join("manage.py").is_file() {
         return Ok(());
     }
@@ -41,9 +49,10 @@ pub(crate) fn collectstatic(
             "Skipping 'manage.py collectstatic': the app has a manage.py, but Django isn't \
              installed",
         );
+        collectstatic_cache::remove_layer(context).map_err(DjangoError::Cache)?;
         return Ok(());
     };
-    if let Some(value) = [platform_env, env]
+    if let Some(value) = [context.platform.env(), env]
         .into_iter()
         .find_map(|env| env.get_string_lossy("DISABLE_COLLECTSTATIC"))
         .filter(|value| is_enabled(value))
@@ -51,27 +60,46 @@ pub(crate) fn collectstatic(
         print::bullet(format!(
             "Skipping 'manage.py collectstatic' since DISABLE_COLLECTSTATIC is set to '{value}'"
         ));
+        collectstatic_cache::remove_layer(context).map_err(DjangoError::Cache)?;
         return Ok(());
     }
 
-    // Whether `django.contrib.staticfiles` is enabled is a question for Django itself: its
-    // commands are listed only when their app is in INSTALLED_APPS.
-    let mut check = python_command(app_dir, env, &["manage.py", "help", "collectstatic"]);
-    let check_name = check.name();
-    let output = check
-        .output()
-        .map_err(|error| spawn_error(&check_name, &error))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if let Some(reason) = skip_reason(&stderr) {
-            print::bullet(format!("Skipping 'manage.py collectstatic' since {reason}"));
+    let before = Snapshot::take(app_dir).map_err(DjangoError::Cache)?;
+    let inputs =
+        Inputs::gather(context, env, django_version, &before).map_err(DjangoError::Cache)?;
+    let layer = collectstatic_cache::open_layer(context, &inputs)?;
+    match &layer.state {
+        LayerState::Restored { .. } => {
+            print::bullet(
+                "Reusing the static files from the last build (nothing collectstatic reads has \
+                 changed)",
+            );
+            let timer = print::sub_start_timer("Restoring the files it wrote into the app");
+            collectstatic_cache::restore(&layer.path(), app_dir).map_err(DjangoError::Cache)?;
+            timer.done();
             return Ok(());
         }
-        return Err(DjangoError::Check {
-            command: check_name,
-            status: output.status,
-            output: format!("{}{stderr}", String::from_utf8_lossy(&output.stdout)),
-        });
+        LayerState::Empty {
+            cause: EmptyLayerCause::RestoredLayerAction { cause: changes },
+        } => print::bullet(format!(
+            "Discarding the cached static files because: {}",
+            changes.join("; ")
+        )),
+        LayerState::Empty {
+            cause: EmptyLayerCause::InvalidMetadataAction { .. },
+        } => print::bullet(
+            "Discarding the cached static files because they are from an incomplete or older \
+             build",
+        ),
+        LayerState::Empty {
+            cause: EmptyLayerCause::NewlyCreated,
+        } => {}
+    }
+
+    if let Some(reason) = staticfiles_disabled(app_dir, env)? {
+        print::bullet(format!("Skipping 'manage.py collectstatic' since {reason}"));
+        collectstatic_cache::remove_layer(context).map_err(DjangoError::Cache)?;
+        return Ok(());
     }
 
     print::bullet(format!(
@@ -80,14 +108,63 @@ pub(crate) fn collectstatic(
     let mut command = python_command(app_dir, env, &["manage.py", "collectstatic", "--noinput"]);
     let name = command.name();
     match print::sub_stream_cmd(&mut command) {
-        Ok(_) => Ok(()),
-        Err(CmdError::SystemError(_, error)) => Err(spawn_error(&name, &error)),
+        Ok(_) => {}
+        Err(CmdError::SystemError(_, error)) => Err(spawn_error(&name, &error))?,
         Err(
             CmdError::NonZeroExitAlreadyStreamed(output) | CmdError::NonZeroExitNotStreamed(output),
         ) => Err(DjangoError::Collectstatic {
             command: name,
             status: *output.status(),
-        }),
+        })?,
+    }
+
+    let after = Snapshot::take(app_dir).map_err(DjangoError::Cache)?;
+    let changes = Changes::between(&before, &after);
+    if changes.worth_caching() {
+        collectstatic_cache::store(app_dir, &layer.path(), &changes, &after, &inputs)
+            .map_err(DjangoError::Cache)?;
+        layer.write_metadata(inputs.metadata)?;
+        let files = changes.written_files(&after);
+        print::sub_bullet(format!(
+            "Stored the {files} {} it wrote into the app, for the next build",
+            if files == 1 { "file" } else { "files" }
+        ));
+    } else {
+        print::sub_bullet(
+            "It wrote no static files inside the app (STATIC_ROOT is elsewhere), so there is \
+             nothing to cache: it runs again on every build",
+        );
+        collectstatic_cache::remove_layer(context).map_err(DjangoError::Cache)?;
+    }
+    Ok(())
+}
+
+/// Whether `django.contrib.staticfiles` is enabled is a question for Django itself: its commands
+/// are listed only when their app is in `INSTALLED_APPS`. Returns why collectstatic doesn't
+/// apply, if it doesn't.
+fn staticfiles_disabled(app_dir: &Path, env: &Env) -> Result<Option<&'static str>, DjangoError> {
+    let mut check = python_command(app_dir, env, &["manage.py", "help", "collectstatic"]);
+    let check_name = check.name();
+    let output = check
+        .output()
+        .map_err(|error| spawn_error(&check_name, &error))?;
+    if output.status.success() {
+        return Ok(None);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if let Some(reason) = skip_reason(&stderr) {
+        return Ok(Some(reason));
+    }
+    Err(DjangoError::Check {
+        command: check_name,
+        status: output.status,
+        output: format!("{}{stderr}", String::from_utf8_lossy(&output.stdout)),
+    })
+}
+
+impl From<DjangoError> for libcnb::Error<BuildpackError> {
+    fn from(error: DjangoError) -> Self {
+        StepsError::Django(error).into()
     }
 }
 
@@ -176,6 +253,20 @@ impl DjangoError {
                     "},
                 )
             }
+            Self::Cache(collectstatic_cache::CacheError { action, details }) => ErrorMessage::new(
+                "Unable to cache Django's static files",
+                formatdoc! {"
+                    The buildpack keeps the files 'manage.py collectstatic' writes into the app,
+                    to reuse them in the next build if nothing they depend on changes. That
+                    failed while {action}:
+
+                    {details}
+
+                    If this keeps happening, clear the build cache (with pack: 'pack build
+                    --clear-cache'), or set DISABLE_COLLECTSTATIC=1 in the build's environment to
+                    skip generating static files.
+                "},
+            ),
             Self::Collectstatic { command, status } => {
                 let status = describe_status(*status);
                 ErrorMessage::new(

@@ -2,6 +2,7 @@
 //! layer): Django's collectstatic and the image's processes. Runs after the dependencies are
 //! installed, with their Python on the build env's `PATH`.
 
+mod collectstatic_cache;
 mod default_process;
 mod django;
 mod installed;
@@ -11,9 +12,9 @@ mod web_concurrency;
 
 use crate::PythonBuildpack;
 use crate::errors::{BuildpackError, ErrorMessage};
+use libcnb::Env;
 use libcnb::build::BuildContext;
 use libcnb::data::launch::Launch;
-use libcnb::{Env, Platform};
 
 /// Every way the steps can fail.
 #[derive(Debug)]
@@ -56,8 +57,7 @@ pub(crate) fn run(
     let app_dir = &context.app_dir;
     let installed =
         installed::installed_packages(app_dir, env).map_err(StepsError::InstalledPackages)?;
-    django::collectstatic(app_dir, context.platform.env(), env, &installed)
-        .map_err(StepsError::Django)?;
+    django::collectstatic(context, env, &installed)?;
     let launch = processes::processes(app_dir, &installed).map_err(StepsError::Procfile)?;
     if installed.gunicorn.is_some() || installed.uvicorn.is_some() {
         web_concurrency::install(context)?;
