@@ -118,7 +118,7 @@ pub(crate) fn environment_sbom(site_packages: &Path) -> Result<Sbom, SbomError> 
 }
 
 /// The distributions installed in `site_packages`, from the `Name` and `Version` of each
-/// `*.dist-info/METADATA` (or `*.egg-info/PKG-INFO`), sorted by normalised name and version.
+/// `*.dist-info/METADATA` (or `*.egg-info/PKG-INFO`, or an `*.egg-info` file), sorted by purl.
 pub(crate) fn installed_distributions(site_packages: &Path) -> Result<Vec<Component>, SbomError> {
     let read_error = |path: &Path, error: io::Error| SbomError::ReadMetadata {
         path: path.to_path_buf(),
@@ -134,17 +134,15 @@ pub(crate) fn installed_distributions(site_packages: &Path) -> Result<Vec<Compon
     for entry in entries {
         let entry = entry.map_err(|error| read_error(site_packages, error))?;
         let dir_name = entry.file_name().to_string_lossy().into_owned();
-        let metadata_file = if dir_name.ends_with(".dist-info") {
-            "METADATA"
-        } else if dir_name.ends_with(".egg-info") {
-            "PKG-INFO"
-        } else {
-            continue;
+        let is_dir = entry.path().is_dir();
+        // A `.dist-info` dir holds `METADATA`; a `.egg-info` dir holds `PKG-INFO`, and an
+        // `.egg-info` file (old distutils installs) is the `PKG-INFO` itself.
+        let path = match (dir_name.rsplit_once('.').map(|(_, ext)| ext), is_dir) {
+            (Some("dist-info"), true) => entry.path().join("METADATA"),
+            (Some("egg-info"), true) => entry.path().join("PKG-INFO"),
+            (Some("egg-info"), false) => entry.path(),
+            _ => continue,
         };
-        let path = entry.path().join(metadata_file);
-        if !entry.path().is_dir() {
-            continue;
-        }
         let bytes = fs::read(&path).map_err(|error| read_error(&path, error))?;
         let (name, version) = name_and_version(&String::from_utf8_lossy(&bytes))
             .ok_or_else(|| SbomError::IncompleteMetadata { path: path.clone() })?;
@@ -310,6 +308,10 @@ mod tests {
             &site.join("legacy.egg-info/PKG-INFO"),
             "Metadata-Version: 1.0\nName: legacy_pkg\nVersion: 1.0+local\n",
         );
+        write(
+            &site.join("old_distutils-0.1-py3.12.egg-info"),
+            "Metadata-Version: 1.0\nName: old_distutils\nVersion: 0.1\n",
+        );
         // Not distributions: a package dir and a .pth file.
         write(&site.join("flask/__init__.py"), "");
         write(&site.join("distutils-precedence.pth"), "");
@@ -337,6 +339,13 @@ mod tests {
                       "name": "legacy_pkg",
                       "version": "1.0+local",
                       "purl": "pkg:pypi/legacy-pkg@1.0%2Blocal"
+                    },
+                    {
+                      "type": "library",
+                      "bom-ref": "pkg:pypi/old-distutils@0.1",
+                      "name": "old_distutils",
+                      "version": "0.1",
+                      "purl": "pkg:pypi/old-distutils@0.1"
                     },
                     {
                       "type": "library",
