@@ -727,7 +727,7 @@ fn downloaded_sboms(
             let sbom_type = if name == "launch" {
                 SbomType::Launch
             } else {
-                SbomType::Layer(name.parse::<LayerName>().unwrap())
+                SbomType::Layer(name.parse::<LayerName>().expect("a layer name"))
             };
             let path = files.path_for(
                 buildpack_id!("test/shell"),
