@@ -754,7 +754,7 @@ impl Platform {
         Ok(export)
     }
 
-    /// `<store>/<kind>/sbom/<kind>/<bp>`: where the image (`launch`) or the cache (`cache`)
+    /// `<store>/sbom/<kind>/<bp>`: where the image (`launch`) or the cache (`cache`)
     /// keeps this buildpack's SBOMs, as the lifecycle lays them out under `<layers>/sbom/`.
     fn sbom_dir(&self, store: &Path, kind: &str) -> PathBuf {
         store
