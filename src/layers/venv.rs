@@ -286,6 +286,11 @@ pub(crate) fn site_packages(venv_dir: &Path, python_version: PythonVersion) -> P
 
 /// Compiles the environment's packages with hashes rather than timestamps in the `.pyc` files,
 /// so two builds of the same inputs give identical layers.
+///
+/// `-f`: compileall would otherwise keep a timestamp-based `.pyc` that an installer wrote (it
+/// takes one matching the source's mtime as up to date), and it recompiles hash-based ones
+/// anyway. `PYTHONHASHSEED=0`: with a random seed, frozenset constants (`x in {"a", "b"}`) are
+/// written in a different order by every run.
 pub(crate) fn compile_bytecode_command(
     python: &Path,
     venv_dir: &Path,
@@ -294,7 +299,8 @@ pub(crate) fn compile_bytecode_command(
 ) -> std::process::Command {
     let mut command = tool_command::command(python, vars);
     command
-        .args(["-m", "compileall", "-q", "-j", "0"])
+        .env("PYTHONHASHSEED", "0")
+        .args(["-m", "compileall", "-q", "-j", "0", "-f"])
         .args(["--invalidation-mode", "unchecked-hash"])
         .arg(site_packages(venv_dir, python_version));
     command
