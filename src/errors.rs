@@ -23,6 +23,8 @@ pub(crate) enum BuildpackError {
     PythonLayer(PythonLayerError),
     /// No Python version could be chosen (bad version file, conflict, end of life...).
     PythonVersion(crate::python_version::PythonVersionError),
+    /// Listing a layer's contents for the image's SBOM failed (`sbom.rs`).
+    Sbom(crate::sbom::SbomError),
 }
 
 impl From<BuildpackError> for libcnb::Error<BuildpackError> {
@@ -74,6 +76,7 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
         BuildpackError::PackageManager(error) => error.message(),
         BuildpackError::PythonLayer(error) => error.message(),
         BuildpackError::PythonVersion(error) => error.message(),
+        BuildpackError::Sbom(error) => error.message(),
     }
 }
 

@@ -10,6 +10,7 @@ mod packaging_tool_versions;
 mod python_version;
 mod redact;
 mod requirements_files;
+mod sbom;
 mod steps;
 mod store;
 mod tool_command;

@@ -15,6 +15,7 @@ mod poetry_test;
 mod processes_test;
 mod python_test;
 mod runtimes_test;
+mod sbom_test;
 mod support;
 mod tool_install_test;
 mod uv_test;

@@ -21,6 +21,8 @@ pub struct Buildpack {
     pub api: String,
     /// `buildpack.clear-env`: when true, platform env vars are not applied to the process env.
     pub clear_env: bool,
+    /// `buildpack.sbom-formats`: the SBOM media types the buildpack may write.
+    pub sbom_formats: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -35,6 +37,8 @@ struct DescriptorBuildpack {
     version: String,
     #[serde(rename = "clear-env", default)]
     clear_env: bool,
+    #[serde(rename = "sbom-formats", default)]
+    sbom_formats: Vec<String>,
 }
 
 impl Buildpack {
@@ -68,6 +72,7 @@ impl Buildpack {
             version: descriptor.buildpack.version,
             api: descriptor.api,
             clear_env: descriptor.buildpack.clear_env,
+            sbom_formats: descriptor.buildpack.sbom_formats,
         })
     }
 

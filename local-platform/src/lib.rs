@@ -9,6 +9,7 @@ pub mod launch_env;
 mod layers;
 mod output;
 mod platform;
+mod sbom;
 mod spares;
 mod target;
 pub mod testing;
@@ -53,3 +54,6 @@ use indoc as _;
 // Only the local test backend uses tempfile.
 #[cfg(feature = "pack")]
 use tempfile as _;
+// Only the local test backend names SBOM formats and buildpack ids.
+#[cfg(feature = "pack")]
+use libcnb_data as _;

@@ -3,6 +3,7 @@
 //! ```text
 //! local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR]
 //! local-platform launch [--work-dir DIR] [--env K=V]... [--process TYPE | -- <command>...]
+//! local-platform sbom [--work-dir DIR] [--output-dir DIR]
 //! ```
 
 use local_platform::{
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 use command_fds as _;
 #[cfg(test)]
 use indoc as _;
+use libcnb_data as _;
 #[cfg(feature = "pack")]
 use libcnb_test as _;
 use serde as _;
@@ -28,19 +30,23 @@ const USAGE: &str = "\
 Usage:
   local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR]
   local-platform launch [--work-dir DIR] [--env K=V]... [--process TYPE | -- <command>...]
+  local-platform sbom [--work-dir DIR] [--output-dir DIR]
 
 build    Detects and builds <app-dir> with the buildpack (default: this repository's
          buildpack crate, built with cargo; --buildpack takes a buildpack directory).
          Layers are restored from the previous build in the same work dir
          (default: target/local-platform/<app-dir name>).
 launch   Runs the last built image: the default process, --process TYPE, or a command
-         (a single argument runs with bash -c). PORT defaults to 8080.";
+         (a single argument runs with bash -c). PORT defaults to 8080.
+sbom     Writes the last built image's launch SBOMs to --output-dir (default: the
+         current dir) as `pack sbom download` does: layers/sbom/launch/<bp>/...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build") => build(&args[1..]),
         Some("launch") => launch(&args[1..]),
+        Some("sbom") => sbom(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -62,6 +68,7 @@ struct Options {
     buildpack: Option<PathBuf>,
     process: Option<String>,
     command: Vec<String>,
+    output_dir: Option<PathBuf>,
 }
 
 fn parse(args: &[String], allowed: &[&str]) -> Result<Options, String> {
@@ -89,6 +96,7 @@ fn parse(args: &[String], allowed: &[&str]) -> Result<Options, String> {
             "--work-dir" => options.work_dir = Some(PathBuf::from(value()?)),
             "--buildpack" => options.buildpack = Some(PathBuf::from(value()?)),
             "--process" => options.process = Some(value()?),
+            "--output-dir" => options.output_dir = Some(PathBuf::from(value()?)),
             "--" => {
                 options.command = iter.cloned().collect();
                 break;
@@ -202,14 +210,8 @@ fn build(args: &[String]) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn launch(args: &[String]) -> Result<ExitCode, String> {
-    let mut options = parse(args, &["--env", "--work-dir", "--process"])?;
-    if !options.positional.is_empty() {
-        return Err(format!(
-            "Unexpected argument {}; put a command after --.\n\n{USAGE}",
-            options.positional[0]
-        ));
-    }
+/// The work dir of `--work-dir` or the last build, and a platform on it.
+fn last_build(options: &Options) -> Result<(PathBuf, Platform), String> {
     let work_dir = match options.work_dir.clone() {
         Some(dir) => dir,
         None => std::fs::read_to_string(last_work_dir_file())
@@ -220,6 +222,59 @@ fn launch(args: &[String]) -> Result<ExitCode, String> {
         .map_err(|_| format!("{} holds no build: run `build` first.", work_dir.display()))?;
     let buildpack = Buildpack::from_dir(buildpack_dir).map_err(|error| error.to_string())?;
     let platform = Platform::new(&work_dir, buildpack).map_err(|error| error.to_string())?;
+    Ok((work_dir, platform))
+}
+
+fn sbom(args: &[String]) -> Result<ExitCode, String> {
+    let options = parse(args, &["--work-dir", "--output-dir"])?;
+    if let Some(unexpected) = options.positional.first() {
+        return Err(format!("Unexpected argument {unexpected}.\n\n{USAGE}"));
+    }
+    let (_, platform) = last_build(&options)?;
+    let output_dir = options
+        .output_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
+    platform
+        .download_sbom_files(&output_dir)
+        .map_err(|error| error.to_string())?;
+    let mut files = Vec::new();
+    collect_files(&output_dir.join("layers").join("sbom"), &mut files)
+        .map_err(|error| error.to_string())?;
+    files.sort();
+    if files.is_empty() {
+        println!("The image has no launch SBOM.");
+    }
+    for file in files {
+        println!("{}", file.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(&path, files)?;
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn launch(args: &[String]) -> Result<ExitCode, String> {
+    let mut options = parse(args, &["--env", "--work-dir", "--process"])?;
+    if !options.positional.is_empty() {
+        return Err(format!(
+            "Unexpected argument {}; put a command after --.\n\n{USAGE}",
+            options.positional[0]
+        ));
+    }
+    let (work_dir, platform) = last_build(&options)?;
     let image = platform.materialise().map_err(|error| error.to_string())?;
 
     let what = match (options.process.take(), options.command.as_slice()) {

@@ -9,8 +9,9 @@
 //! <work>/layers/<bp-id>/     the buildpack's layers dir (build), launch layers only (launch)
 //! <work>/platform/env/NAME   platform env vars
 //! <work>/home                HOME during detect and build
-//! <work>/store/image/        the last exported image: image.json (its layers), app/
-//! <work>/store/cache/        the build cache: cache.json (its layers)
+//! <work>/store/image/        the last exported image: image.json (its layers), app/,
+//!                            sbom/launch/<bp-id>/ (its SBOM layer)
+//! <work>/store/cache/        the build cache: cache.json (its layers), sbom/cache/<bp-id>/
 //! <work>/store/layers/<hex>/ the layers of both, by content digest
 //! <work>/spare/<name>/       spare copies of stored layers (see `spares.rs`)
 //! ```
@@ -20,6 +21,7 @@ use crate::buildpack::Buildpack;
 use crate::files::{copy_tree, digest_tree, fingerprint, move_tree, remove_tree, stamp_tree};
 use crate::layers::{self, BuildOutputFiles, LayerTypes, Process};
 use crate::output::Output;
+use crate::sbom::{self, SbomFile};
 use crate::spares::Spares;
 use crate::target::Target;
 use serde::{Deserialize, Serialize};
@@ -307,12 +309,21 @@ impl Platform {
                 return Ok(failed(output, CODE_FAILED_BUILD));
             }
         };
+        let sboms =
+            match sbom::read_sbom_files(&bp_layers_dir, &build_output.layers, &self.buildpack) {
+                Ok(sboms) => sboms,
+                Err(error) => {
+                    output.line(&format!("ERROR: failed to build: {error}"));
+                    return Ok(failed(output, CODE_FAILED_BUILD));
+                }
+            };
 
         output.line("===> EXPORTING");
         match self.export(
             request,
             previous_image.as_ref(),
             &build_output,
+            &sboms,
             &restored,
             output,
         ) {
@@ -570,6 +581,11 @@ impl Platform {
                     "Restoring metadata for \"{bp_id}:{name}\" from {source}"
                 ));
                 layers::write_metadata_toml(&layer_toml, &cached.data)?;
+                sbom::restore_layer_sboms(
+                    &self.sbom_dir(&self.cache_dir(), "cache"),
+                    name,
+                    bp_layers_dir,
+                )?;
                 data_from_cache.push((name, &cached.sha));
             } else if let Some(launched) = in_image
                 && launched.types.launch
@@ -579,6 +595,11 @@ impl Platform {
                     "Restoring metadata for \"{bp_id}:{name}\" from app image"
                 ));
                 layers::write_metadata_toml(&layer_toml, &launched.data)?;
+                sbom::restore_layer_sboms(
+                    &self.sbom_dir(&self.image_dir(), "launch"),
+                    name,
+                    bp_layers_dir,
+                )?;
             }
         }
         let spares = Spares::load(&self.work_dir);
@@ -656,6 +677,7 @@ impl Platform {
         request: &BuildRequest,
         previous_image: Option<&ImageRecord>,
         build_output: &BuildOutputFiles,
+        sboms: &[SbomFile],
         restored: &BTreeMap<String, RestoredLayer>,
         output: &Output,
     ) -> Result<ExportSnapshot, PlatformError> {
@@ -671,6 +693,7 @@ impl Platform {
 
         let (image_layers, snapshots) =
             self.export_launch_layers(previous_image, build_output, restored, &mut spares, output)?;
+        self.export_launch_sboms(sboms, &image_layers, &new_image_dir, output)?;
         move_tree(&self.app_dir(), &new_image_dir.join("app"))?;
         output.line("Adding 1/1 app layer(s)");
         if let Some(process) = build_output
@@ -692,6 +715,7 @@ impl Platform {
         ));
         let cache_layers =
             self.export_cache_layers(build_output, &image_layers, restored, &mut spares, output)?;
+        self.export_cache_sboms(sboms, &cache_layers, &new_cache_dir, output)?;
 
         let export = ExportSnapshot {
             image: request.image_name.clone(),
@@ -728,6 +752,79 @@ impl Platform {
         spares.retain(&in_use)?;
         spares.save()?;
         Ok(export)
+    }
+
+    /// `<store>/sbom/<kind>/<bp>`: where the image (`launch`) or the cache (`cache`)
+    /// keeps this buildpack's SBOMs, as the lifecycle lays them out under `<layers>/sbom/`.
+    fn sbom_dir(&self, store: &Path, kind: &str) -> PathBuf {
+        store
+            .join("sbom")
+            .join(kind)
+            .join(self.buildpack.escaped_id())
+    }
+
+    /// The image's SBOM layer: `launch.sbom.<ext>` and the SBOMs of the exported launch
+    /// layers, at `sbom/launch/<bp>/[<layer>/]sbom.<ext>`.
+    fn export_launch_sboms(
+        &self,
+        sboms: &[SbomFile],
+        image_layers: &BTreeMap<String, StoredLayer>,
+        new_image_dir: &Path,
+        output: &Output,
+    ) -> Result<(), PlatformError> {
+        let files = sboms.iter().filter(|file| {
+            file.for_launch()
+                && file
+                    .layer()
+                    .is_none_or(|name| image_layers.contains_key(name))
+        });
+        let stored = sbom::store_sbom_files(files, &self.sbom_dir(new_image_dir, "launch"))?;
+        if stored > 0 {
+            let verb =
+                sbom_layer_verb(&self.image_dir().join("sbom"), &new_image_dir.join("sbom"))?;
+            output.line(&format!(
+                "{verb} layer 'buildpacksio/lifecycle:launch.sbom'"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The cache's SBOM layer: the SBOMs of the cached layers, at
+    /// `sbom/cache/<bp>/<layer>/sbom.<ext>`.
+    fn export_cache_sboms(
+        &self,
+        sboms: &[SbomFile],
+        cache_layers: &BTreeMap<String, StoredLayer>,
+        new_cache_dir: &Path,
+        output: &Output,
+    ) -> Result<(), PlatformError> {
+        let files = sboms.iter().filter(|file| {
+            file.layer()
+                .is_some_and(|name| cache_layers.contains_key(name))
+        });
+        let stored = sbom::store_sbom_files(files, &self.sbom_dir(new_cache_dir, "cache"))?;
+        if stored > 0 {
+            let verb =
+                sbom_layer_verb(&self.cache_dir().join("sbom"), &new_cache_dir.join("sbom"))?;
+            output.line(&format!(
+                "{verb} cache layer 'buildpacksio/lifecycle:cache.sbom'"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Copies the launch SBOMs of the last exported image to `output_dir`, laid out as
+    /// `pack sbom download` does: `layers/sbom/launch/<bp>/[<layer>/]sbom.<ext>`.
+    pub fn download_sbom_files(&self, output_dir: &Path) -> Result<(), PlatformError> {
+        self.require_image()?;
+        let launch = self.image_dir().join("sbom").join("launch");
+        let target = output_dir.join("layers").join("sbom").join("launch");
+        if launch.is_dir() {
+            fs::create_dir_all(output_dir.join("layers").join("sbom"))
+                .map_err(|error| PlatformError::io("creating", output_dir, &error))?;
+            copy_tree(&launch, &target)?;
+        }
+        Ok(())
     }
 
     /// Puts the layer dir `name`, as the build left it, into the layer store, and returns its
@@ -899,6 +996,11 @@ impl Platform {
         copy_tree(&self.image_dir().join("app"), &self.app_dir())?;
         fs::create_dir_all(&bp_layers_dir)
             .map_err(|error| PlatformError::io("creating", &bp_layers_dir, &error))?;
+        // The image's SBOM layer: `<layers>/sbom/launch/...`.
+        let image_sboms = self.image_dir().join("sbom");
+        if image_sboms.is_dir() {
+            copy_tree(&image_sboms, &self.layers_root().join("sbom"))?;
+        }
         for (name, layer) in &image.layers {
             let dir = bp_layers_dir.join(name);
             if spares.take(name, &layer.sha, &dir)?.is_none() {
@@ -958,6 +1060,13 @@ fn sha256_hex(bytes: &[u8]) -> String {
             let _ = write!(hex, "{byte:02x}");
             hex
         })
+}
+
+/// "Reusing" when the SBOM layer at `new` has the digest of the previous one at `previous`,
+/// else "Adding".
+fn sbom_layer_verb(previous: &Path, new: &Path) -> Result<&'static str, PlatformError> {
+    let unchanged = previous.is_dir() && digest_tree(previous)?.0 == digest_tree(new)?.0;
+    Ok(if unchanged { "Reusing" } else { "Adding" })
 }
 
 fn failed(output: &Output, code: i32) -> BuildOutcome {

@@ -9,7 +9,8 @@
 #[cfg(feature = "pack")]
 pub use libcnb_test::{
     BuildConfig, BuildpackReference, ContainerConfig, ContainerContext, LogOutput, PackResult,
-    TestContext, TestRunner, assert_contains, assert_empty, assert_not_contains,
+    SbomFiles, SbomType, TestContext, TestRunner, assert_contains, assert_empty,
+    assert_not_contains,
 };
 
 #[cfg(not(feature = "pack"))]

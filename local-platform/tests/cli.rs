@@ -9,6 +9,7 @@ use std::process::Command;
 // The library's dependencies, unused by this test crate.
 use command_fds as _;
 use indoc as _;
+use libcnb_data as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;
@@ -19,6 +20,7 @@ mkdir -p "$LAYERS/greeter/bin"
 printf '#!/bin/sh\necho "hello $1"\n' > "$LAYERS/greeter/bin/greet"
 chmod +x "$LAYERS/greeter/bin/greet"
 printf '[types]\nlaunch = true\ncache = true\n' > "$LAYERS/greeter.toml"
+echo '{"bomFormat":"CycloneDX"}' > "$LAYERS/greeter.sbom.cdx.json"
 printf '[[processes]]\ntype = "web"\ncommand = ["greet"]\nargs = ["web"]\ndefault = true\n' > "$LAYERS/launch.toml"
 echo "NAME=$NAME"
 "#;
@@ -99,6 +101,25 @@ fn build_then_launch_a_process_or_a_command() {
         "Restoring data for \"test/shell:greeter\" from cache\n"
     );
     assert_contains!(stdout, "Reusing layer 'test/shell:greeter'\n");
+
+    // The image's launch SBOMs, written as `pack sbom download --output-dir` does.
+    let sboms = tempfile::tempdir().unwrap();
+    let (success, stdout, stderr) = cli(&[
+        "sbom",
+        "--work-dir",
+        work_dir,
+        "--output-dir",
+        sboms.path().to_str().unwrap(),
+    ]);
+    assert!(success, "{stdout}\n{stderr}");
+    let file = sboms
+        .path()
+        .join("layers/sbom/launch/test_shell/greeter/sbom.cdx.json");
+    assert_eq!(stdout, format!("{}\n", file.display()));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "{\"bomFormat\":\"CycloneDX\"}\n"
+    );
 }
 
 #[test]

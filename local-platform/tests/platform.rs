@@ -6,9 +6,12 @@
 #![cfg(not(feature = "pack"))]
 
 use indoc::indoc;
+use libcnb_data::buildpack_id;
+use libcnb_data::layer::LayerName;
+use libcnb_data::sbom::SbomFormat;
 use local_platform::testing::{
-    BuildConfig, BuildpackReference, ContainerConfig, PackResult, TestRunner, assert_contains,
-    assert_not_contains,
+    BuildConfig, BuildpackReference, ContainerConfig, PackResult, SbomType, TestRunner,
+    assert_contains, assert_not_contains,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -670,4 +673,209 @@ fn exec_d_programs_run_at_launch() {
             );
         });
     });
+}
+
+/// Step 1 writes four layers with an SBOM each, plus `launch.sbom` and `build.sbom`; later
+/// steps print the restored SBOMs, keep every layer (the launch-only one as metadata only)
+/// and rewrite the SBOM of `launch_cached` with `$SBOM_VERSION`; step 4 deletes the SBOM of
+/// `launch_only`.
+const SBOM_BUILD: &str = r#"
+sbom() { printf '{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"name":"%s"}]}\n' "$1" > "$LAYERS/$2.sbom.cdx.json"; }
+if [[ "${STEP:-1}" == 1 ]]; then
+  for spec in cached:false:false:true launch_only:true:false:false build_only:false:true:false launch_cached:true:false:true; do
+    IFS=: read -r name launch build cache <<< "$spec"
+    mkdir -p "$LAYERS/$name"
+    echo "content of $name" > "$LAYERS/$name/file"
+    printf '[types]\nlaunch = %s\nbuild = %s\ncache = %s\n' "$launch" "$build" "$cache" > "$LAYERS/$name.toml"
+    sbom "$name 1" "$name"
+  done
+  sbom "app deps" launch
+  sbom "build tools" build
+else
+  for name in cached launch_only build_only launch_cached launch build; do
+    echo "$name.sbom.cdx.json: $(cat "$LAYERS/$name.sbom.cdx.json" 2>/dev/null || echo none)"
+  done
+  printf '[types]\ncache = true\n' > "$LAYERS/cached.toml"
+  printf '[types]\nlaunch = true\n' > "$LAYERS/launch_only.toml"
+  printf '[types]\nlaunch = true\ncache = true\n' > "$LAYERS/launch_cached.toml"
+  sbom "launch_cached $SBOM_VERSION" launch_cached
+  if [[ "$STEP" == 4 ]]; then rm "$LAYERS/launch_only.sbom.cdx.json"; fi
+fi
+"#;
+
+fn sbom_of(name: &str) -> String {
+    format!(
+        "{{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\",\"version\":1,\"components\":[{{\"name\":\"{name}\"}}]}}\n"
+    )
+}
+
+/// The SBOM files `download_sbom_files` gives for the shell buildpack, by layer (`None`: the
+/// buildpack's `launch.sbom`), `None` where there is no file.
+fn downloaded_sboms(
+    context: &local_platform::testing::TestContext,
+) -> Vec<(String, Option<String>)> {
+    context.download_sbom_files(|files| {
+        [
+            "launch",
+            "cached",
+            "launch_only",
+            "build_only",
+            "launch_cached",
+        ]
+        .into_iter()
+        .map(|name| {
+            let sbom_type = if name == "launch" {
+                SbomType::Launch
+            } else {
+                SbomType::Layer(name.parse::<LayerName>().expect("a layer name"))
+            };
+            let path = files.path_for(
+                buildpack_id!("test/shell"),
+                sbom_type,
+                SbomFormat::CycloneDxJson,
+            );
+            (name.to_string(), std::fs::read_to_string(path).ok())
+        })
+        .collect()
+    })
+}
+
+fn expected_sboms(entries: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+    entries
+        .iter()
+        .map(|(name, component)| ((*name).to_string(), component.map(sbom_of)))
+        .collect()
+}
+
+#[test]
+fn sboms_of_launch_layers_go_into_the_image_and_come_back_per_the_layer_types() {
+    TestRunner::default().build(config(&[("build.sh", SBOM_BUILD)]), |context| {
+        assert_eq!(
+            downloaded_sboms(&context),
+            expected_sboms(&[
+                ("launch", Some("app deps")),
+                ("cached", None),
+                ("launch_only", Some("launch_only 1")),
+                ("build_only", None),
+                ("launch_cached", Some("launch_cached 1")),
+            ])
+        );
+        assert_contains!(
+            context.pack_stdout,
+            "Adding layer 'test/shell:launch_only'\nAdding layer 'buildpacksio/lifecycle:launch.sbom'\nAdding 1/1 app layer(s)\n"
+        );
+        assert_contains!(
+            context.pack_stdout,
+            "Adding cache layer 'test/shell:launch_cached'\nAdding cache layer 'buildpacksio/lifecycle:cache.sbom'\n"
+        );
+        // The SBOM layer is part of the image's file system (`<layers>/sbom/`), as with the
+        // lifecycle; the app dir is `<work>/app`, next to `<work>/layers`.
+        assert_eq!(
+            context
+                .run_shell_command("cat ../layers/sbom/launch/test_shell/launch_only/sbom.cdx.json")
+                .stdout,
+            sbom_of("launch_only 1")
+        );
+
+        let step = |n: &str, version: &str| {
+            config(&[("build.sh", SBOM_BUILD)])
+                .env("STEP", n)
+                .env("SBOM_VERSION", version)
+                .clone()
+        };
+        context.rebuild(step("2", "2"), |context| {
+            // Cached layers get theirs from the cache, launch-only ones from the image;
+            // build-only layers and `launch.sbom` / `build.sbom` don't come back.
+            assert_contains!(
+                context.pack_stdout,
+                &format!(
+                    "===> BUILDING\ncached.sbom.cdx.json: {}launch_only.sbom.cdx.json: {}build_only.sbom.cdx.json: none\nlaunch_cached.sbom.cdx.json: {}launch.sbom.cdx.json: none\nbuild.sbom.cdx.json: none\n===> EXPORTING\n",
+                    sbom_of("cached 1"),
+                    sbom_of("launch_only 1"),
+                    sbom_of("launch_cached 1"),
+                )
+            );
+            // The image gets the SBOMs as the build left them: the reused launch-only layer
+            // keeps its restored one, the rewritten one replaces the old.
+            assert_eq!(
+                downloaded_sboms(&context),
+                expected_sboms(&[
+                    ("launch", None),
+                    ("cached", None),
+                    ("launch_only", Some("launch_only 1")),
+                    ("build_only", None),
+                    ("launch_cached", Some("launch_cached 2")),
+                ])
+            );
+            assert_contains!(
+                context.pack_stdout,
+                "Adding layer 'buildpacksio/lifecycle:launch.sbom'\n"
+            );
+
+            context.rebuild(step("3", "2"), |context| {
+                assert_contains!(
+                    context.pack_stdout,
+                    "Reusing layer 'buildpacksio/lifecycle:launch.sbom'\n"
+                );
+                assert_contains!(
+                    context.pack_stdout,
+                    "Reusing cache layer 'buildpacksio/lifecycle:cache.sbom'\n"
+                );
+
+                context.rebuild(step("4", "2"), |context| {
+                    assert_eq!(
+                        downloaded_sboms(&context),
+                        expected_sboms(&[
+                            ("launch", None),
+                            ("cached", None),
+                            ("launch_only", None),
+                            ("build_only", None),
+                            ("launch_cached", Some("launch_cached 2")),
+                        ])
+                    );
+                });
+            });
+        });
+    });
+}
+
+#[test]
+fn sboms_in_formats_the_buildpack_did_not_declare_fail_the_build_like_the_lifecycle() {
+    let cases = [
+        (
+            "x.sbom.spdx.json",
+            "ERROR: failed to build: validating SBOM file '{dir}/x.sbom.spdx.json' for buildpack: 'test/shell@0.0.1': undeclared SBOM media type: 'application/spdx+json'\n",
+        ),
+        (
+            "launch.sbom.syft.json",
+            "ERROR: failed to build: validating SBOM file '{dir}/launch.sbom.syft.json' for buildpack: 'test/shell@0.0.1': undeclared SBOM media type: 'application/vnd.syft+json'\n",
+        ),
+        (
+            "x.sbom.xml.json",
+            "ERROR: failed to build: unsupported SBOM file format: '{dir}/x.sbom.xml.json'\n",
+        ),
+    ];
+    for (file, expected) in cases {
+        let build = format!(
+            "mkdir -p \"$LAYERS/x\"\nprintf '[types]\\nlaunch = true\\n' > \"$LAYERS/x.toml\"\necho '{{}}' > \"$LAYERS/{file}\"\n"
+        );
+        TestRunner::default().build(
+            config(&[("build.sh", &build)]).expected_pack_result(PackResult::Failure),
+            |context| {
+                let dir = context.work_dir().join("layers").join("test_shell");
+                assert_contains!(
+                    context.pack_stdout,
+                    &expected.replace("{dir}", &dir.display().to_string())
+                );
+                assert_contains!(context.pack_stderr, "failed with status code: 51");
+            },
+        );
+    }
+    // The SBOM of a layer without `<layer>.toml` is not part of the build: no error.
+    TestRunner::default().build(
+        config(&[("build.sh", "echo '{}' > \"$LAYERS/stray.sbom.spdx.json\"\n")]),
+        |context| {
+            assert_not_contains!(context.pack_stdout, "launch.sbom");
+        },
+    );
 }

@@ -12,6 +12,7 @@ use std::path::Path;
 // The library's dependencies, unused by this test crate.
 use command_fds as _;
 use indoc as _;
+use libcnb_data as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;

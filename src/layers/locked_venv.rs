@@ -14,7 +14,7 @@
 use crate::PythonBuildpack;
 use crate::errors::{BuildpackError, ErrorMessage};
 use crate::layers::runtime_key::{RuntimeKey, input_changes, version_change};
-use crate::layers::venv::{compile_bytecode_command, venv_layer_env};
+use crate::layers::venv::{compile_bytecode_command, environment_sbom, venv_layer_env};
 use crate::package_manager::PackageManager;
 use crate::python_version::PythonVersion;
 use crate::tool_command;
@@ -185,6 +185,7 @@ pub(crate) fn install_locked_dependencies(
                 what.manager.name(),
                 what.tool_version
             ));
+            layer.write_sboms(&[environment_sbom(&venv_dir, python_version)?])?;
             return Ok(false);
         }
         LayerState::Restored { cause: reasons } => {
@@ -228,6 +229,7 @@ pub(crate) fn install_locked_dependencies(
     let venv = Venv { dir: venv_dir };
     install(&venv, env)?;
     compile_bytecode(&venv, python_version, &vars)?;
+    layer.write_sboms(&[environment_sbom(&venv.dir, python_version)?])?;
 
     layer.write_metadata(metadata)?;
     Ok(true)

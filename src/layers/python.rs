@@ -12,6 +12,7 @@ use crate::PythonBuildpack;
 use crate::download::{self, DownloadError};
 use crate::errors::{BuildpackError, ErrorMessage};
 use crate::inventory::Artifact;
+use crate::sbom;
 use crate::tool_command;
 use bullet_stream::global::print;
 use flate2::read::GzDecoder;
@@ -98,6 +99,9 @@ pub(crate) fn install_python(
             layer.write_metadata(metadata)?;
         }
     }
+    // Written on every build, also when the cached layer is reused, so the SBOM always
+    // describes the runtime the image holds.
+    layer.write_sboms(&[sbom::python_runtime_sbom(artifact)])?;
     *env = layer.read_env()?.apply(Scope::Build, env);
     Ok(())
 }

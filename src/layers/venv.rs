@@ -28,6 +28,7 @@ use crate::packaging_tool_versions::PIP_VERSION;
 use crate::python_version::PythonVersion;
 use crate::redact::redact_credentials;
 use crate::requirements_files::RequirementInputs;
+use crate::sbom;
 use crate::tool_command;
 use bullet_stream::global::print;
 use bullet_stream::style;
@@ -147,6 +148,7 @@ pub(crate) fn install_dependencies(
             );
             // pip's cache layer is declared again so the platform keeps it for later builds.
             pip_cache::prepare_pip_cache(context, python_version, false)?;
+            layer.write_sboms(&[environment_sbom(&venv_dir, python_version)?])?;
             return Ok(());
         }
         LayerState::Restored { cause: changes } => {
@@ -187,8 +189,17 @@ pub(crate) fn install_dependencies(
         python_version,
         pip,
     )?;
+    layer.write_sboms(&[environment_sbom(&venv_dir, python_version)?])?;
     layer.write_metadata(metadata)?;
     Ok(())
+}
+
+/// The SBOM of the environment in `venv_dir`: every distribution installed in it.
+pub(crate) fn environment_sbom(
+    venv_dir: &Path,
+    python_version: PythonVersion,
+) -> Result<libcnb::sbom::Sbom, BuildpackError> {
+    sbom::environment_sbom(&site_packages(venv_dir, python_version)).map_err(BuildpackError::Sbom)
 }
 
 /// Creates the environment if `fresh`, runs `pip install`, removes what is no longer required

@@ -5,6 +5,9 @@ use crate::files::copy_tree;
 use crate::launch::{LaunchCommand, RunningProcess, launch_command};
 use crate::output::Output;
 use crate::platform::{BuildRequest, ExportSnapshot, LaunchImage, Platform};
+use libcnb_data::buildpack::BuildpackId;
+use libcnb_data::layer::LayerName;
+use libcnb_data::sbom::SbomFormat;
 use std::borrow::Borrow;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -359,6 +362,27 @@ impl TestContext<'_> {
             .set(self.state.running_containers.get() - 1);
     }
 
+    /// Copies the launch SBOMs of the built image (after a failed build, the previous image,
+    /// as `pack sbom download` with the same image name) into a temporary directory, laid out
+    /// as `pack sbom download` does, and runs `f` with them. The files are removed when `f`
+    /// returns.
+    ///
+    /// # Panics
+    ///
+    /// Panics if there is no image or the files could not be copied.
+    pub fn download_sbom_files<R, F: Fn(SbomFiles) -> R>(&self, f: F) -> R {
+        let temp_dir = tempfile::tempdir().unwrap_or_else(|error| {
+            panic!("Couldn't create temporary directory for SBOM files: {error}")
+        });
+        self.state
+            .platform
+            .download_sbom_files(temp_dir.path())
+            .unwrap_or_else(|error| panic!("Error downloading SBOM files:\n\n{error}"));
+        f(SbomFiles {
+            sbom_files_directory: temp_dir.path().to_path_buf(),
+        })
+    }
+
     /// Builds again in the same work dir (restoring layers per the platform spec).
     pub fn rebuild<C: Borrow<BuildConfig>, F: FnOnce(TestContext)>(self, config: C, f: F) {
         self.runner
@@ -410,6 +434,45 @@ impl TestContext<'_> {
             .platform
             .materialise()
             .unwrap_or_else(|error| panic!("Error preparing the image: {error}"))
+    }
+}
+
+/// Downloaded SBOM files (as `libcnb_test::SbomFiles`).
+pub struct SbomFiles {
+    sbom_files_directory: PathBuf,
+}
+
+/// Which SBOM of a buildpack (as `libcnb_test::SbomType`).
+pub enum SbomType {
+    /// `launch.sbom.<ext>`: the buildpack's launch SBOM outside any layer.
+    Launch,
+    /// The SBOM of one launch layer.
+    Layer(LayerName),
+}
+
+impl SbomFiles {
+    /// The path of one downloaded SBOM file (which exists only if the image has it).
+    pub fn path_for<I: Borrow<BuildpackId>, T: Borrow<SbomType>, F: Borrow<SbomFormat>>(
+        &self,
+        buildpack_id: I,
+        sbom_type: T,
+        format: F,
+    ) -> PathBuf {
+        let dir = self
+            .sbom_files_directory
+            .join("layers")
+            .join("sbom")
+            .join("launch")
+            .join(buildpack_id.borrow().replace('/', "_"));
+        let dir = match sbom_type.borrow() {
+            SbomType::Layer(layer_name) => dir.join(layer_name.as_str()),
+            SbomType::Launch => dir,
+        };
+        dir.join(match format.borrow() {
+            SbomFormat::CycloneDxJson => "sbom.cdx.json",
+            SbomFormat::SpdxJson => "sbom.spdx.json",
+            SbomFormat::SyftJson => "sbom.syft.json",
+        })
     }
 }
 
