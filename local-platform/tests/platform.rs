@@ -395,7 +395,7 @@ fn a_failed_build_changes_neither_image_nor_cache() {
 fn an_unchanged_cached_layer_is_restored_without_copying_and_an_edited_one_never_comes_back() {
     let build = indoc! {r#"
         file="$LAYERS/data/file"
-        echo "restored: $(cat "$file" 2>/dev/null || echo nothing) inode: $(stat -c %i "$file" 2>/dev/null)"
+        echo "restored: $(cat "$file" 2>/dev/null || echo nothing) identity: $(stat -c '%i %z' "$file" 2>/dev/null)"
         if [[ ! -f "$file" ]]; then mkdir -p "$LAYERS/data"; echo v1 > "$file"; fi
         printf '[types]\ncache = true\n' > "$LAYERS/data.toml"
         if [[ "${EDIT:-}" == yes ]]; then
@@ -421,26 +421,30 @@ fn an_unchanged_cached_layer_is_restored_without_copying_and_an_edited_one_never
             .lines()
             .find_map(|line| line.strip_prefix("restored: "))
             .expect("the build prints what it restored");
-        let (content, inode) = line.split_once(" inode: ").expect("content and inode");
-        (content.to_string(), inode.to_string())
+        // Inode and change time (to the nanosecond): a copy may get a freed inode number
+        // back, but not the same change time.
+        let (content, identity) = line
+            .split_once(" identity: ")
+            .expect("content and identity");
+        (content.to_string(), identity.to_string())
     };
     TestRunner::default().build(config_for(false), |context| {
         assert_eq!(restored(&context.pack_stdout).0, "nothing");
         context.rebuild(config_for(false), |context| {
-            let (content, copied_inode) = restored(&context.pack_stdout);
+            let (content, copied_identity) = restored(&context.pack_stdout);
             assert_eq!(content, "v1");
             context.rebuild(config_for(false), |context| {
                 // The copy the last build left unchanged is this build's layer.
                 assert_eq!(
                     restored(&context.pack_stdout),
-                    (String::from("v1"), copied_inode.clone())
+                    (String::from("v1"), copied_identity.clone())
                 );
                 context.rebuild(config_for(true), |context| {
                     assert_eq!(restored(&context.pack_stdout).0, "v1");
                     context.rebuild(config_for(false), |context| {
-                        let (content, inode) = restored(&context.pack_stdout);
+                        let (content, identity) = restored(&context.pack_stdout);
                         assert_eq!(content, "v1");
-                        assert_ne!(inode, copied_inode);
+                        assert_ne!(identity, copied_identity);
                         assert_contains!(
                             context.pack_stdout,
                             "Reusing cache layer 'test/shell:data'\n"
@@ -613,21 +617,23 @@ fn every_launch_starts_from_the_image_as_exported() {
     "#};
     TestRunner::default().build(config(&[("build.sh", build)]), |context| {
         let tool = context.work_dir().join("layers/test_shell/tools/bin/tool");
-        let inode = |context: &local_platform::testing::TestContext| {
+        // Inode and change time (to the nanosecond): a copy may get a freed inode number back,
+        // but not the same change time.
+        let identity = |context: &local_platform::testing::TestContext| {
             context
-                .run_shell_command(format!("stat -c %i {}", tool.display()))
+                .run_shell_command(format!("stat -c '%i %z' {}", tool.display()))
                 .stdout
         };
-        let first = inode(&context);
+        let first = identity(&context);
         // Nothing was written: the materialised image is reused as is.
-        assert_eq!(inode(&context), first);
+        assert_eq!(identity(&context), first);
         context.run_shell_command("touch written-at-launch; echo changed > $(command -v tool)");
         // Writes from one launch never reach the next one.
         assert_eq!(
             context.run_shell_command("ls -A; tool").stdout,
             ".gitkeep\nbuild.sh\ntool\n"
         );
-        assert_ne!(inode(&context), first);
+        assert_ne!(identity(&context), first);
     });
 }
 
