@@ -370,3 +370,114 @@ fn django_static_root_outside_the_app_is_collected_on_every_build() {
         });
     });
 }
+
+/// `django_subdir` with a second project as shallow as `backend/`, which sorts after it.
+fn with_second_project() -> BuildConfig {
+    let mut config = default_build_config("django_subdir");
+    config.app_dir_preprocessor(|app_dir: PathBuf| {
+        std::fs::create_dir(app_dir.join("worker")).expect("creating worker");
+        std::fs::write(
+            app_dir.join("worker/manage.py"),
+            "raise SystemExit('not the project')\n",
+        )
+        .expect("writing worker/manage.py");
+    });
+    config
+}
+
+/// A project in `backend/`, with the dependencies at the app's root: collectstatic runs in
+/// `backend/`, its files are cached and reused, and gunicorn serves the project from there.
+#[test]
+fn django_project_in_a_subdirectory() {
+    let using = "- Using backend/manage.py (the app has no manage.py in its root); its commands run in the directory 'backend'\n";
+    TestRunner::default().build(default_build_config("django_subdir"), |context| {
+        let output = buildpack_output(&context);
+        assert_contains!(
+            &output,
+            &format!(
+                "## Django static files\n\n{using}{}",
+                indoc! {"
+                    - Generating static files with Django 5.2.19
+                      - Running `python manage.py collectstatic --noinput`
+
+                          settings loaded, working directory backend
+
+                          1 static file copied to '"}
+            )
+        );
+        assert_contains!(
+            &output,
+            "  - Stored the 1 file it wrote into the app, for the next build\n"
+        );
+        assert_contains!(
+            &output,
+            indoc! {"
+                - No Procfile, so the buildpack chose a default 'web' process
+                  - Django project (backend/manage.py) with gunicorn installed: WSGI application 'mysite.wsgi.application' (WSGI_APPLICATION in backend/mysite/settings.py)
+                  - web: gunicorn mysite.wsgi:application --chdir backend --bind 0.0.0.0:${PORT:-8000}
+            "}
+        );
+        // STATIC_ROOT is backend/staticfiles, next to the settings' project.
+        assert_eq!(
+            context
+                .run_shell_command("cat backend/staticfiles/css/site.css")
+                .stdout,
+            "body { color: seagreen; }\n"
+        );
+        context.run_shell_command("test ! -e staticfiles");
+
+        context.start_container(web_container(), |container| {
+            assert_eq!(
+                http_get(&container, "/"),
+                (200, "Hello from Django in backend/!\n".to_string())
+            );
+            assert_eq!(
+                http_get(&container, "/static/css/site.css"),
+                (200, "body { color: seagreen; }\n".to_string())
+            );
+        });
+
+        // The cache captured what collectstatic wrote in backend/.
+        context.rebuild(default_build_config("django_subdir"), |context| {
+            let output = buildpack_output(&context);
+            assert_contains!(
+                &output,
+                &format!(
+                    "## Django static files\n\n{using}{}",
+                    indoc! {"
+                        - Reusing the static files from the last build (nothing collectstatic reads has changed)
+                          - Restoring the files it wrote into the app ... ("}
+                )
+            );
+            assert_not_contains!(&output, "manage.py collectstatic --noinput");
+            assert_eq!(
+                context
+                    .run_shell_command("cat backend/staticfiles/css/site.css")
+                    .stdout,
+                "body { color: seagreen; }\n"
+            );
+
+            // Another manage.py as shallow: backend/ still wins (sorted first), and the build
+            // says the other exists.
+            context.rebuild(with_second_project(), |context| {
+                let output = buildpack_output(&context);
+                assert_contains!(
+                    &output,
+                    &format!(
+                        "## Django static files\n\n{using}{}",
+                        indoc! {"
+                              - Also found at the same depth, and not used: worker/manage.py (the first path in sorted order is used)
+                            - Discarding the cached static files because: The app's files changed (worker was added, worker/manage.py was added)
+                            - Generating static files with Django 5.2.19
+                              - Running `python manage.py collectstatic --noinput`
+                        "}
+                    )
+                );
+                assert_contains!(
+                    &output,
+                    "  - web: gunicorn mysite.wsgi:application --chdir backend --bind 0.0.0.0:${PORT:-8000}\n"
+                );
+            });
+        });
+    });
+}

@@ -2,7 +2,8 @@
 //! web servers installed. Only unambiguous cases get a process; every other case is explained.
 
 use crate::steps::installed::InstalledPackages;
-use std::path::Path;
+use crate::steps::manage_py::ManagePy;
+use std::path::{Path, PathBuf};
 
 /// The outcome of looking for a default `web` process.
 #[derive(Debug, PartialEq, Eq)]
@@ -17,43 +18,111 @@ pub(crate) enum Detection {
 /// image runs with a plain `docker run`).
 const PORT: &str = "${PORT:-8000}";
 
-fn gunicorn(target: &str) -> String {
-    format!("gunicorn {target} --bind 0.0.0.0:{PORT}")
+/// `gunicorn <target>`, started in `chdir` (a shell word) when the module is imported from
+/// there.
+fn gunicorn(target: &str, chdir: Option<&str>) -> String {
+    let chdir = chdir
+        .map(|dir| format!(" --chdir {dir}"))
+        .unwrap_or_default();
+    format!("gunicorn {target}{chdir} --bind 0.0.0.0:{PORT}")
 }
 
-fn uvicorn(target: &str) -> String {
-    format!("uvicorn {target} --host 0.0.0.0 --port {PORT}")
+/// `uvicorn <target>`, importing it from `import_dir` (a shell word) rather than the app's root.
+fn uvicorn(target: &str, import_dir: Option<&str>) -> String {
+    let import_dir = import_dir
+        .map(|dir| format!(" --app-dir {dir}"))
+        .unwrap_or_default();
+    format!("uvicorn {target}{import_dir} --host 0.0.0.0 --port {PORT}")
 }
 
-pub(crate) fn detect(app_dir: &Path, installed: &InstalledPackages) -> Detection {
-    if app_dir.join("manage.py").is_file() && installed.django.is_some() {
-        return detect_django(app_dir, installed);
+/// `manage_py` is the app's Django project, if it has one ([`ManagePy::find`]).
+pub(crate) fn detect(
+    app_dir: &Path,
+    installed: &InstalledPackages,
+    manage_py: Option<&ManagePy>,
+) -> Detection {
+    match manage_py {
+        Some(manage_py) if installed.django.is_some() => {
+            detect_django(&Project::new(app_dir, manage_py), installed)
+        }
+        _ => detect_module_app(app_dir, installed, manage_py),
     }
-    detect_module_app(app_dir, installed)
 }
 
-fn detect_django(app_dir: &Path, installed: &InstalledPackages) -> Detection {
-    let settings = match django_settings(app_dir) {
+/// A Django project: its `manage.py` and the directory its modules are imported from.
+struct Project<'a> {
+    /// The absolute directory of `manage.py`.
+    dir: PathBuf,
+    manage_py: &'a ManagePy,
+}
+
+impl<'a> Project<'a> {
+    fn new(app_dir: &Path, manage_py: &'a ManagePy) -> Self {
+        Self {
+            dir: app_dir.join(manage_py.dir()),
+            manage_py,
+        }
+    }
+
+    /// A path relative to the project's directory as the user sees it, from the app's root.
+    fn shown(&self, path: &str) -> String {
+        self.manage_py
+            .dir()
+            .join(path)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// "Django project", or "Django project (backend/manage.py)" when it isn't in the root.
+    fn name(&self) -> String {
+        if self.manage_py.is_in_root() {
+            "Django project".to_string()
+        } else {
+            format!("Django project ({})", self.manage_py.shown())
+        }
+    }
+
+    /// Where the servers import the project from, when it isn't the app's root.
+    fn server_dir(&self) -> Option<String> {
+        (!self.manage_py.is_in_root()).then(|| self.manage_py.dir_shell_word())
+    }
+
+    /// "the app", or "the app's directory 'backend'".
+    fn modules_location(&self) -> String {
+        if self.manage_py.is_in_root() {
+            "the app".to_string()
+        } else {
+            format!(
+                "the app's directory '{}'",
+                self.manage_py.dir().to_string_lossy()
+            )
+        }
+    }
+}
+
+fn detect_django(project: &Project, installed: &InstalledPackages) -> Detection {
+    let settings = match django_settings(project) {
         Ok(settings) => settings,
         Err(reason) => return Detection::NoneChosen { reason },
     };
+    let name = project.name();
     let gunicorn_installed = installed.gunicorn.is_some();
     let uvicorn_installed = installed.uvicorn.is_some();
-    let wsgi = settings.application(app_dir, Interface::Wsgi);
-    let asgi = settings.application(app_dir, Interface::Asgi);
+    let wsgi = settings.application(project, Interface::Wsgi);
+    let asgi = settings.application(project, Interface::Asgi);
     // ASGI_APPLICATION (the setting Channels reads) says the project is meant to be served over
     // ASGI; without it, a project that has gunicorn keeps being served over WSGI.
     if uvicorn_installed && (!gunicorn_installed || asgi.from_settings) {
-        if let Err(reason) = asgi.check_module(app_dir) {
+        if let Err(reason) = asgi.check_module(project) {
             return Detection::NoneChosen { reason };
         }
         let why = if gunicorn_installed {
-            "Django project with uvicorn and gunicorn installed, and ASGI_APPLICATION set"
+            format!("{name} with uvicorn and gunicorn installed, and ASGI_APPLICATION set")
         } else {
-            "Django project with uvicorn installed (and not gunicorn)"
+            format!("{name} with uvicorn installed (and not gunicorn)")
         };
         return Detection::Chosen {
-            command: uvicorn(&asgi.server_target()),
+            command: uvicorn(&asgi.server_target(), project.server_dir().as_deref()),
             reason: format!(
                 "{why}: ASGI application '{}' ({})",
                 asgi.dotted, asgi.found_in
@@ -63,7 +132,7 @@ fn detect_django(app_dir: &Path, installed: &InstalledPackages) -> Detection {
     if !gunicorn_installed {
         let found: Vec<String> = [&wsgi, &asgi]
             .into_iter()
-            .filter(|application| application.check_module(app_dir).is_ok())
+            .filter(|application| application.check_module(project).is_ok())
             .map(DjangoApplication::describe)
             .collect();
         let found = if found.is_empty() {
@@ -73,13 +142,13 @@ fn detect_django(app_dir: &Path, installed: &InstalledPackages) -> Detection {
         };
         return Detection::NoneChosen {
             reason: format!(
-                "This is a Django project{found}, but neither gunicorn nor uvicorn is \
+                "This is a {name}{found}, but neither gunicorn nor uvicorn is \
                  installed. Add gunicorn (to serve the project over WSGI) or uvicorn (over \
                  ASGI) to the app's dependencies to get a default 'web' process."
             ),
         };
     }
-    if let Err(reason) = wsgi.check_module(app_dir) {
+    if let Err(reason) = wsgi.check_module(project) {
         return Detection::NoneChosen { reason };
     }
     let note = if asgi.from_settings {
@@ -97,9 +166,9 @@ fn detect_django(app_dir: &Path, installed: &InstalledPackages) -> Detection {
         String::new()
     };
     Detection::Chosen {
-        command: gunicorn(&wsgi.server_target()),
+        command: gunicorn(&wsgi.server_target(), project.server_dir().as_deref()),
         reason: format!(
-            "Django project with gunicorn installed: WSGI application '{}' ({}){note}",
+            "{name} with gunicorn installed: WSGI application '{}' ({}){note}",
             wsgi.dotted, wsgi.found_in
         ),
     }
@@ -127,21 +196,23 @@ impl DjangoApplication {
         }
     }
 
-    /// Whether the application's module is a module in the app, as a server needs.
-    fn check_module(&self, app_dir: &Path) -> Result<(), String> {
+    /// Whether the application's module is a module in the project's directory, as a server
+    /// needs.
+    fn check_module(&self, project: &Project) -> Result<(), String> {
         let module = self
             .dotted
             .rsplit_once('.')
             .map_or(self.dotted.as_str(), |(module, _)| module);
-        if is_dotted_name(&self.dotted) && module_file(app_dir, module).is_some() {
+        if is_dotted_name(&self.dotted) && module_file(&project.dir, module).is_some() {
             return Ok(());
         }
         Err(format!(
-            "This is a Django project, but its {} application '{}' ({}) isn't a module in the \
-             app.",
+            "This is a {}, but its {} application '{}' ({}) isn't a module in {}.",
+            project.name(),
             self.interface.name(),
             self.dotted,
-            self.found_in
+            self.found_in,
+            project.modules_location()
         ))
     }
 
@@ -156,27 +227,31 @@ impl DjangoApplication {
     }
 }
 
-/// The settings module named in a Django project's `manage.py`, and its file in the app.
+/// The settings module named in a Django project's `manage.py`, and its file in the project's
+/// directory.
 #[derive(Debug)]
 struct DjangoSettings {
     /// e.g. `mysite.settings`
     module: String,
-    /// e.g. `mysite/settings.py`, when the module is a file in the app.
+    /// e.g. `mysite/settings.py`, relative to the project's directory, when the module is a file
+    /// there.
     path: Option<String>,
 }
 
 /// Reads `DJANGO_SETTINGS_MODULE` from the project's `manage.py`.
-fn django_settings(app_dir: &Path) -> Result<DjangoSettings, String> {
-    let manage_py = std::fs::read_to_string(app_dir.join("manage.py"))
-        .map_err(|error| format!("manage.py could not be read: {error}"))?;
+fn django_settings(project: &Project) -> Result<DjangoSettings, String> {
+    let shown = project.manage_py.shown();
+    let manage_py = std::fs::read_to_string(project.dir.join("manage.py"))
+        .map_err(|error| format!("{shown} could not be read: {error}"))?;
     let module = string_assigned_after(&manage_py, "DJANGO_SETTINGS_MODULE")
         .filter(|module| is_dotted_name(module))
         .ok_or_else(|| {
-            "This is a Django project, but manage.py doesn't set DJANGO_SETTINGS_MODULE to a \
-             settings module, so its WSGI and ASGI applications can't be found."
-                .to_string()
+            format!(
+                "This is a Django project, but {shown} doesn't set DJANGO_SETTINGS_MODULE to a \
+                 settings module, so its WSGI and ASGI applications can't be found."
+            )
         })?;
-    let path = module_file(app_dir, &module);
+    let path = module_file(&project.dir, &module);
     Ok(DjangoSettings { module, path })
 }
 
@@ -184,16 +259,16 @@ impl DjangoSettings {
     /// The project's application for `interface`: `WSGI_APPLICATION` / `ASGI_APPLICATION` in the
     /// settings file, or failing that a `wsgi.py` / `asgi.py` next to the settings (the project
     /// template's layout). See [`DjangoApplication::check_module`] for whether it exists.
-    fn application(&self, app_dir: &Path, interface: Interface) -> DjangoApplication {
+    fn application(&self, project: &Project, interface: Interface) -> DjangoApplication {
         let kind = interface.name();
         let setting = format!("{kind}_APPLICATION");
         let module_name = kind.to_lowercase();
         let from_settings = self.path.as_ref().and_then(|path| {
-            let source = std::fs::read_to_string(app_dir.join(path)).ok()?;
+            let source = std::fs::read_to_string(project.dir.join(path)).ok()?;
             let dotted = string_assigned_after(&source, &setting)?;
             Some(DjangoApplication {
                 dotted,
-                found_in: format!("{setting} in {path}"),
+                found_in: format!("{setting} in {}", project.shown(path)),
                 from_settings: true,
                 interface,
             })
@@ -217,12 +292,13 @@ impl DjangoSettings {
     }
 }
 
-/// The app-relative path of a dotted module's source (`a.b` → `a/b.py` or `a/b/__init__.py`).
-fn module_file(app_dir: &Path, dotted: &str) -> Option<String> {
+/// The path of a dotted module's source relative to `dir`, the directory it is imported from
+/// (`a.b` → `a/b.py` or `a/b/__init__.py`).
+fn module_file(dir: &Path, dotted: &str) -> Option<String> {
     let base = dotted.replace('.', "/");
     [format!("{base}.py"), format!("{base}/__init__.py")]
         .into_iter()
-        .find(|path| app_dir.join(path).is_file())
+        .find(|path| dir.join(path).is_file())
 }
 
 fn is_dotted_name(name: &str) -> bool {
@@ -322,7 +398,11 @@ const ASGI_FRAMEWORKS: [&str; 5] = [
 const ENTRY_POINT_MODULES: [&str; 2] = ["wsgi", "asgi"];
 const APP_MODULES: [&str; 2] = ["app", "main"];
 
-fn detect_module_app(app_dir: &Path, installed: &InstalledPackages) -> Detection {
+fn detect_module_app(
+    app_dir: &Path,
+    installed: &InstalledPackages,
+    manage_py: Option<&ManagePy>,
+) -> Detection {
     let candidates = |modules: &[&'static str]| -> Vec<Candidate> {
         modules
             .iter()
@@ -358,8 +438,8 @@ fn detect_module_app(app_dir: &Path, installed: &InstalledPackages) -> Detection
                 let target = format!("{}:{}", candidate.module, candidate.object);
                 return Detection::Chosen {
                     command: match candidate.interface {
-                        Interface::Wsgi => gunicorn(&target),
-                        Interface::Asgi => uvicorn(&target),
+                        Interface::Wsgi => gunicorn(&target, None),
+                        Interface::Asgi => uvicorn(&target, None),
                     },
                     reason: format!(
                         "{}, and {} is installed",
@@ -384,8 +464,11 @@ fn detect_module_app(app_dir: &Path, installed: &InstalledPackages) -> Detection
         }
     }
     let reason = if found.is_empty() {
-        if app_dir.join("manage.py").is_file() {
-            "The app has a manage.py, but Django isn't installed.".to_string()
+        if let Some(manage_py) = manage_py {
+            format!(
+                "The app has a {}, but Django isn't installed.",
+                manage_py.shown()
+            )
         } else {
             "No Django project (manage.py), and no app.py, main.py, wsgi.py or asgi.py defining \
              an 'app' or 'application' object, was found."
@@ -482,6 +565,12 @@ mod tests {
         dir
     }
 
+    /// What the build decides for the app in `dir`, with its `manage.py` found as the build
+    /// finds it.
+    fn detect_app(dir: &Path, installed: &InstalledPackages) -> Detection {
+        detect(dir, installed, ManagePy::find(dir).as_ref())
+    }
+
     fn installed(django: bool, gunicorn: bool, uvicorn: bool) -> InstalledPackages {
         let version = |yes: bool| yes.then(|| "1.0".to_string());
         InstalledPackages {
@@ -513,7 +602,7 @@ def main():
             ("mysite/wsgi.py", "application = get_wsgi_application()\n"),
         ]);
         assert_eq!(
-            detect(dir.path(), &installed(true, true, false)),
+            detect_app(dir.path(), &installed(true, true, false)),
             Detection::Chosen {
                 command: "gunicorn mysite.wsgi:application --bind 0.0.0.0:${PORT:-8000}"
                     .to_string(),
@@ -535,8 +624,10 @@ def main():
             ("proj/settings/production.py", "from .base import *\n"),
             ("proj/settings/wsgi.py", "application = 1\n"),
         ]);
-        let settings = django_settings(dir.path()).unwrap();
-        let wsgi = settings.application(dir.path(), Interface::Wsgi);
+        let manage_py = ManagePy::find(dir.path()).unwrap();
+        let project = Project::new(dir.path(), &manage_py);
+        let settings = django_settings(&project).unwrap();
+        let wsgi = settings.application(&project, Interface::Wsgi);
         assert_eq!(
             wsgi,
             DjangoApplication {
@@ -548,11 +639,11 @@ def main():
                 interface: Interface::Wsgi,
             }
         );
-        assert_eq!(wsgi.check_module(dir.path()), Ok(()));
-        let asgi = settings.application(dir.path(), Interface::Asgi);
+        assert_eq!(wsgi.check_module(&project), Ok(()));
+        let asgi = settings.application(&project, Interface::Asgi);
         assert_eq!(asgi.dotted, "proj.settings.asgi.application");
         assert_eq!(
-            asgi.check_module(dir.path()),
+            asgi.check_module(&project),
             Err("This is a Django project, but its ASGI application \
                  'proj.settings.asgi.application' (no ASGI_APPLICATION found in the settings \
                  module 'proj.settings.production', so the asgi.py next to it) isn't a module \
@@ -571,7 +662,7 @@ def main():
             ),
         ]);
         assert_eq!(
-            detect(dir.path(), &installed(true, true, false)),
+            detect_app(dir.path(), &installed(true, true, false)),
             Detection::NoneChosen {
                 reason: "This is a Django project, but its WSGI application \
                          'mysite.wsgi.application' (WSGI_APPLICATION in mysite/settings.py) isn't \
@@ -585,7 +676,7 @@ def main():
     fn django_without_settings_module() {
         let dir = app(&[("manage.py", "print('hi')\n")]);
         assert_eq!(
-            detect(dir.path(), &installed(true, true, false)),
+            detect_app(dir.path(), &installed(true, true, false)),
             Detection::NoneChosen {
                 reason: "This is a Django project, but manage.py doesn't set \
                          DJANGO_SETTINGS_MODULE to a settings module, so its WSGI and ASGI \
@@ -614,7 +705,7 @@ def main():
     fn django_with_uvicorn_and_not_gunicorn_is_served_over_asgi() {
         let dir = startproject("");
         assert_eq!(
-            detect(dir.path(), &installed(true, false, true)),
+            detect_app(dir.path(), &installed(true, false, true)),
             Detection::Chosen {
                 command: "uvicorn mysite.asgi:application --host 0.0.0.0 --port ${PORT:-8000}"
                     .to_string(),
@@ -630,7 +721,7 @@ def main():
     fn django_with_both_servers_stays_on_wsgi_unless_asgi_application_is_set() {
         let dir = startproject("");
         assert_eq!(
-            detect(dir.path(), &installed(true, true, true)),
+            detect_app(dir.path(), &installed(true, true, true)),
             Detection::Chosen {
                 command: "gunicorn mysite.wsgi:application --bind 0.0.0.0:${PORT:-8000}"
                     .to_string(),
@@ -644,7 +735,7 @@ def main():
         // As a Channels project sets it.
         let dir = startproject("ASGI_APPLICATION = \"mysite.asgi.application\"\n");
         assert_eq!(
-            detect(dir.path(), &installed(true, true, true)),
+            detect_app(dir.path(), &installed(true, true, true)),
             Detection::Chosen {
                 command: "uvicorn mysite.asgi:application --host 0.0.0.0 --port ${PORT:-8000}"
                     .to_string(),
@@ -660,7 +751,7 @@ def main():
     fn django_asgi_application_without_uvicorn_is_served_over_wsgi_with_a_note() {
         let dir = startproject("ASGI_APPLICATION = 'mysite.asgi.application'\n");
         assert_eq!(
-            detect(dir.path(), &installed(true, true, false)),
+            detect_app(dir.path(), &installed(true, true, false)),
             Detection::Chosen {
                 command: "gunicorn mysite.wsgi:application --bind 0.0.0.0:${PORT:-8000}"
                     .to_string(),
@@ -686,7 +777,7 @@ def main():
             ("mysite/wsgi.py", "application = 1\n"),
         ]);
         assert_eq!(
-            detect(dir.path(), &installed(true, false, true)),
+            detect_app(dir.path(), &installed(true, false, true)),
             Detection::NoneChosen {
                 reason: "This is a Django project, but its ASGI application \
                          'mysite.asgi.application' (no ASGI_APPLICATION found in the settings \
@@ -701,7 +792,7 @@ def main():
     fn django_without_a_server() {
         let dir = startproject("");
         assert_eq!(
-            detect(dir.path(), &installed(true, false, false)),
+            detect_app(dir.path(), &installed(true, false, false)),
             Detection::NoneChosen {
                 reason: "This is a Django project (WSGI application 'mysite.wsgi.application', \
                          WSGI_APPLICATION in mysite/settings.py; ASGI application \
@@ -718,12 +809,137 @@ def main():
             ("mysite/settings.py", "DEBUG = True\n"),
         ]);
         assert_eq!(
-            detect(dir.path(), &installed(true, false, false)),
+            detect_app(dir.path(), &installed(true, false, false)),
             Detection::NoneChosen {
                 reason: "This is a Django project, but neither gunicorn nor uvicorn is \
                          installed. Add gunicorn (to serve the project over WSGI) or uvicorn \
                          (over ASGI) to the app's dependencies to get a default 'web' process."
                     .to_string()
+            }
+        );
+    }
+
+    /// `startproject` in `backend/`, with the dependency files at the app's root.
+    fn startproject_in_backend(settings_extra: &str) -> tempfile::TempDir {
+        app(&[
+            ("requirements.txt", "Django\n"),
+            ("backend/manage.py", MANAGE_PY),
+            (
+                "backend/mysite/settings.py",
+                &format!("WSGI_APPLICATION = 'mysite.wsgi.application'\n{settings_extra}"),
+            ),
+            ("backend/mysite/__init__.py", ""),
+            (
+                "backend/mysite/wsgi.py",
+                "application = get_wsgi_application()\n",
+            ),
+            (
+                "backend/mysite/asgi.py",
+                "application = get_asgi_application()\n",
+            ),
+        ])
+    }
+
+    #[test]
+    fn django_project_in_a_subdirectory_is_served_from_there() {
+        let dir = startproject_in_backend("");
+        assert_eq!(
+            detect_app(dir.path(), &installed(true, true, false)),
+            Detection::Chosen {
+                command: "gunicorn mysite.wsgi:application --chdir backend --bind \
+                          0.0.0.0:${PORT:-8000}"
+                    .to_string(),
+                reason: "Django project (backend/manage.py) with gunicorn installed: WSGI \
+                         application 'mysite.wsgi.application' (WSGI_APPLICATION in \
+                         backend/mysite/settings.py)"
+                    .to_string()
+            }
+        );
+        assert_eq!(
+            detect_app(dir.path(), &installed(true, false, true)),
+            Detection::Chosen {
+                command: "uvicorn mysite.asgi:application --app-dir backend --host 0.0.0.0 \
+                          --port ${PORT:-8000}"
+                    .to_string(),
+                reason: "Django project (backend/manage.py) with uvicorn installed (and not \
+                         gunicorn): ASGI application 'mysite.asgi.application' (no \
+                         ASGI_APPLICATION found in the settings module 'mysite.settings', so \
+                         the asgi.py next to it)"
+                    .to_string()
+            }
+        );
+        let dir = startproject_in_backend("ASGI_APPLICATION = 'mysite.asgi.application'\n");
+        assert_eq!(
+            detect_app(dir.path(), &installed(true, true, true)),
+            Detection::Chosen {
+                command: "uvicorn mysite.asgi:application --app-dir backend --host 0.0.0.0 \
+                          --port ${PORT:-8000}"
+                    .to_string(),
+                reason: "Django project (backend/manage.py) with uvicorn and gunicorn \
+                         installed, and ASGI_APPLICATION set: ASGI application \
+                         'mysite.asgi.application' (ASGI_APPLICATION in \
+                         backend/mysite/settings.py)"
+                    .to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn django_project_in_a_subdirectory_with_a_quoted_directory() {
+        let dir = app(&[
+            ("my site/manage.py", MANAGE_PY),
+            ("my site/mysite/wsgi.py", "application = 1\n"),
+        ]);
+        assert_eq!(
+            detect_app(dir.path(), &installed(true, true, false)),
+            Detection::Chosen {
+                command: "gunicorn mysite.wsgi:application --chdir 'my site' --bind \
+                          0.0.0.0:${PORT:-8000}"
+                    .to_string(),
+                reason: "Django project (my site/manage.py) with gunicorn installed: WSGI \
+                         application 'mysite.wsgi.application' (no WSGI_APPLICATION found in \
+                         the settings module 'mysite.settings', so the wsgi.py next to it)"
+                    .to_string()
+            }
+        );
+    }
+
+    #[test]
+    fn django_project_in_a_subdirectory_resolves_modules_from_there() {
+        // The settings at the app's root don't count: Python imports them from backend/.
+        let dir = app(&[
+            ("backend/manage.py", MANAGE_PY),
+            (
+                "mysite/settings.py",
+                "WSGI_APPLICATION = 'mysite.wsgi.application'\n",
+            ),
+            ("mysite/wsgi.py", "application = 1\n"),
+        ]);
+        assert_eq!(
+            detect_app(dir.path(), &installed(true, true, false)),
+            Detection::NoneChosen {
+                reason: "This is a Django project (backend/manage.py), but its WSGI application \
+                         'mysite.wsgi.application' (no WSGI_APPLICATION found in the settings \
+                         module 'mysite.settings', so the wsgi.py next to it) isn't a module in \
+                         the app's directory 'backend'."
+                    .to_string()
+            }
+        );
+        let dir = app(&[("src/site/manage.py", "print('hi')\n")]);
+        assert_eq!(
+            detect_app(dir.path(), &installed(true, true, false)),
+            Detection::NoneChosen {
+                reason: "This is a Django project, but src/site/manage.py doesn't set \
+                         DJANGO_SETTINGS_MODULE to a settings module, so its WSGI and ASGI \
+                         applications can't be found."
+                    .to_string()
+            }
+        );
+        let dir = startproject_in_backend("");
+        assert_eq!(
+            detect_app(dir.path(), &installed(false, true, false)),
+            Detection::NoneChosen {
+                reason: "The app has a backend/manage.py, but Django isn't installed.".to_string()
             }
         );
     }
@@ -736,7 +952,7 @@ def main():
              return 'hi'\n",
         )]);
         assert_eq!(
-            detect(dir.path(), &installed(false, true, false)),
+            detect_app(dir.path(), &installed(false, true, false)),
             Detection::Chosen {
                 command: "gunicorn app:app --bind 0.0.0.0:${PORT:-8000}".to_string(),
                 reason: "app.py defines the WSGI app 'app', and gunicorn is installed".to_string()
@@ -748,7 +964,7 @@ def main():
     fn flask_app_without_gunicorn() {
         let dir = app(&[("app.py", "from flask import Flask\napp = Flask(__name__)\n")]);
         assert_eq!(
-            detect(dir.path(), &installed(false, false, true)),
+            detect_app(dir.path(), &installed(false, false, true)),
             Detection::NoneChosen {
                 reason: "app.py defines the WSGI app 'app', but gunicorn isn't installed."
                     .to_string()
@@ -763,7 +979,7 @@ def main():
             ("wsgi.py", "from app import app as application\n"),
         ]);
         assert_eq!(
-            detect(dir.path(), &installed(false, true, false)),
+            detect_app(dir.path(), &installed(false, true, false)),
             Detection::Chosen {
                 command: "gunicorn wsgi:application --bind 0.0.0.0:${PORT:-8000}".to_string(),
                 reason: "wsgi.py defines the WSGI app 'application', and gunicorn is installed"
@@ -779,7 +995,7 @@ def main():
             "from fastapi import FastAPI\n\napp: FastAPI = FastAPI()\n",
         )]);
         assert_eq!(
-            detect(dir.path(), &installed(false, false, true)),
+            detect_app(dir.path(), &installed(false, false, true)),
             Detection::Chosen {
                 command: "uvicorn main:app --host 0.0.0.0 --port ${PORT:-8000}".to_string(),
                 reason: "main.py defines the ASGI app 'app', and uvicorn is installed".to_string()
@@ -791,7 +1007,7 @@ def main():
     fn fastapi_app_needs_uvicorn_not_gunicorn() {
         let dir = app(&[("app.py", "import fastapi\napp = fastapi.FastAPI()\n")]);
         assert_eq!(
-            detect(dir.path(), &installed(false, true, false)),
+            detect_app(dir.path(), &installed(false, true, false)),
             Detection::NoneChosen {
                 reason: "app.py defines the ASGI app 'app', but uvicorn isn't installed."
                     .to_string()
@@ -809,7 +1025,7 @@ def main():
             ),
         ]);
         assert_eq!(
-            detect(dir.path(), &installed(false, true, true)),
+            detect_app(dir.path(), &installed(false, true, true)),
             Detection::NoneChosen {
                 reason: "More than one module could be the web app: app.py defines the WSGI app \
                          'app'; main.py defines the ASGI app 'app'."
@@ -818,7 +1034,7 @@ def main():
         );
         // With only one of the servers installed, only one of them can be served.
         assert!(matches!(
-            detect(dir.path(), &installed(false, false, true)),
+            detect_app(dir.path(), &installed(false, false, true)),
             Detection::Chosen { .. }
         ));
     }
@@ -827,7 +1043,7 @@ def main():
     fn nothing_to_serve() {
         let dir = app(&[("main.py", "def main():\n    app = 1\n\nmain()\n")]);
         assert_eq!(
-            detect(dir.path(), &installed(false, true, true)),
+            detect_app(dir.path(), &installed(false, true, true)),
             Detection::NoneChosen {
                 reason: "No Django project (manage.py), and no app.py, main.py, wsgi.py or \
                          asgi.py defining an 'app' or 'application' object, was found."
@@ -836,7 +1052,7 @@ def main():
         );
         let dir = app(&[("manage.py", MANAGE_PY)]);
         assert_eq!(
-            detect(dir.path(), &installed(false, true, true)),
+            detect_app(dir.path(), &installed(false, true, true)),
             Detection::NoneChosen {
                 reason: "The app has a manage.py, but Django isn't installed.".to_string()
             }

@@ -5,6 +5,7 @@ use crate::errors::{BuildpackError, ErrorMessage};
 use crate::steps::StepsError;
 use crate::steps::collectstatic_cache::{self, Changes, Inputs, Snapshot};
 use crate::steps::installed::InstalledPackages;
+use crate::steps::manage_py::ManagePy;
 use bullet_stream::global::print;
 use fun_run::{CmdError, CommandWithName};
 use indoc::formatdoc;
@@ -30,25 +31,29 @@ pub(crate) enum DjangoError {
     Cache(collectstatic_cache::CacheError),
 }
 
-/// Runs `python manage.py collectstatic --noinput` for a Django app, or explains why not, or
-/// puts back what it wrote in the last build when nothing it reads has changed (see
-/// [`collectstatic_cache`]). `env` is the whole build env (with the dependencies' Python on
-/// `PATH`) that the commands run with.
+/// Runs `python manage.py collectstatic --noinput` for a Django app (`manage_py`, when it has
+/// one), in the directory of its `manage.py`, or explains why not, or puts back what it wrote in
+/// the last build when nothing it reads has changed (see [`collectstatic_cache`], which looks at
+/// the whole app dir). `env` is the whole build env (with the dependencies' Python on `PATH`)
+/// that the commands run with.
 pub(crate) fn collectstatic(
     context: &BuildContext<PythonBuildpack>,
     env: &Env,
     installed: &InstalledPackages,
+    manage_py: Option<&ManagePy>,
 ) -> Result<(), libcnb::Error<BuildpackError>> {
     let app_dir = &context.app_dir;
-    if !app_dir.join("manage.py").is_file() {
+    let Some(manage_py) = manage_py else {
         return Ok(());
-    }
+    };
+    let project_dir = app_dir.join(manage_py.dir());
     print::h2("Django static files");
+    print_location(manage_py);
     let Some(django_version) = &installed.django else {
-        print::bullet(
-            "Skipping 'manage.py collectstatic': the app has a manage.py, but Django isn't \
-             installed",
-        );
+        print::bullet(format!(
+            "Skipping 'manage.py collectstatic': the app has a {}, but Django isn't installed",
+            manage_py.shown()
+        ));
         collectstatic_cache::remove_layer(context).map_err(DjangoError::Cache)?;
         return Ok(());
     };
@@ -96,7 +101,7 @@ pub(crate) fn collectstatic(
         } => {}
     }
 
-    if let Some(reason) = staticfiles_disabled(app_dir, env)? {
+    if let Some(reason) = staticfiles_disabled(&project_dir, env, manage_py)? {
         print::bullet(format!("Skipping 'manage.py collectstatic' since {reason}"));
         collectstatic_cache::remove_layer(context).map_err(DjangoError::Cache)?;
         return Ok(());
@@ -105,8 +110,13 @@ pub(crate) fn collectstatic(
     print::bullet(format!(
         "Generating static files with Django {django_version}"
     ));
-    let mut command = python_command(app_dir, env, &["manage.py", "collectstatic", "--noinput"]);
-    let name = command.name();
+    let mut command = python_command(
+        &project_dir,
+        env,
+        &["manage.py", "collectstatic", "--noinput"],
+    );
+    // As the user reproduces it from the app's root.
+    let name = manage_py.command_from_root(&command.name());
     match print::sub_stream_cmd(&mut command) {
         Ok(_) => {}
         Err(CmdError::SystemError(_, error)) => Err(spawn_error(&name, &error))?,
@@ -139,12 +149,36 @@ pub(crate) fn collectstatic(
     Ok(())
 }
 
+/// Names a `manage.py` that isn't in the app's root, and the others as shallow as it.
+fn print_location(manage_py: &ManagePy) {
+    if manage_py.is_in_root() {
+        return;
+    }
+    print::bullet(format!(
+        "Using {} (the app has no manage.py in its root); its commands run in the directory '{}'",
+        manage_py.shown(),
+        manage_py.dir().display()
+    ));
+    let others = manage_py.others();
+    if !others.is_empty() {
+        print::sub_bullet(format!(
+            "Also found at the same depth, and not used: {} (the first path in sorted order is \
+             used)",
+            others.join(", ")
+        ));
+    }
+}
+
 /// Whether `django.contrib.staticfiles` is enabled is a question for Django itself: its commands
 /// are listed only when their app is in `INSTALLED_APPS`. Returns why collectstatic doesn't
-/// apply, if it doesn't.
-fn staticfiles_disabled(app_dir: &Path, env: &Env) -> Result<Option<&'static str>, DjangoError> {
-    let mut check = python_command(app_dir, env, &["manage.py", "help", "collectstatic"]);
-    let check_name = check.name();
+/// apply, if it doesn't. Runs in `project_dir`, the directory of `manage_py`.
+fn staticfiles_disabled(
+    project_dir: &Path,
+    env: &Env,
+    manage_py: &ManagePy,
+) -> Result<Option<&'static str>, DjangoError> {
+    let mut check = python_command(project_dir, env, &["manage.py", "help", "collectstatic"]);
+    let check_name = manage_py.command_from_root(&check.name());
     let output = check
         .output()
         .map_err(|error| spawn_error(&check_name, &error))?;
@@ -168,13 +202,9 @@ impl From<DjangoError> for libcnb::Error<BuildpackError> {
     }
 }
 
-fn python_command(app_dir: &Path, env: &Env, args: &[&str]) -> Command {
+fn python_command(dir: &Path, env: &Env, args: &[&str]) -> Command {
     let mut command = Command::new("python");
-    command
-        .args(args)
-        .current_dir(app_dir)
-        .env_clear()
-        .envs(env);
+    command.args(args).current_dir(dir).env_clear().envs(env);
     command
 }
 
@@ -346,6 +376,38 @@ mod tests {
                 If the app doesn't need its static files generated at build time, set
                 DISABLE_COLLECTSTATIC=1 in the build's environment (with pack:
                 'pack build --env DISABLE_COLLECTSTATIC=1')."}
+        );
+    }
+
+    #[test]
+    fn failure_in_a_subdirectory_names_the_command_to_run_from_the_root() {
+        use std::os::unix::process::ExitStatusExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("backend")).unwrap();
+        std::fs::write(dir.path().join("backend/manage.py"), "").unwrap();
+        let manage_py = ManagePy::find(dir.path()).unwrap();
+        let error = DjangoError::Check {
+            command: manage_py.command_from_root("python manage.py help collectstatic"),
+            status: ExitStatus::from_raw(1 << 8),
+            output: "ModuleNotFoundError: No module named 'environ'\n".to_string(),
+        };
+        assert_eq!(
+            error.message().render(),
+            indoc::indoc! {"
+                Error: Unable to inspect the Django project
+
+                To find out whether the app uses Django's static files app, the buildpack
+                ran 'cd backend && python manage.py help collectstatic', which failed (exit status 1):
+
+                ModuleNotFoundError: No module named 'environ'
+
+                This usually means the app's Django settings can't be loaded at build time,
+                for example because of an import error, or because they need an
+                environment variable that is only set when the app runs. Run the command
+                locally to reproduce the error.
+
+                To skip generating static files instead, set DISABLE_COLLECTSTATIC=1 in the
+                build's environment (with pack: 'pack build --env DISABLE_COLLECTSTATIC=1')."}
         );
     }
 

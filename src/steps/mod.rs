@@ -6,6 +6,7 @@ mod collectstatic_cache;
 mod default_process;
 mod django;
 mod installed;
+mod manage_py;
 mod processes;
 mod procfile;
 mod web_concurrency;
@@ -57,8 +58,10 @@ pub(crate) fn run(
     let app_dir = &context.app_dir;
     let installed =
         installed::installed_packages(app_dir, env).map_err(StepsError::InstalledPackages)?;
-    django::collectstatic(context, env, &installed)?;
-    let launch = processes::processes(app_dir, &installed).map_err(StepsError::Procfile)?;
+    let manage_py = manage_py::ManagePy::find(app_dir);
+    django::collectstatic(context, env, &installed, manage_py.as_ref())?;
+    let launch = processes::processes(app_dir, &installed, manage_py.as_ref())
+        .map_err(StepsError::Procfile)?;
     if installed.gunicorn.is_some() || installed.uvicorn.is_some() {
         web_concurrency::install(context)?;
     }

@@ -2,6 +2,7 @@
 
 use crate::steps::default_process::{self, Detection};
 use crate::steps::installed::InstalledPackages;
+use crate::steps::manage_py::ManagePy;
 use crate::steps::procfile::{self, ProcfileError};
 use bullet_stream::global::print;
 use libcnb::data::launch::{Launch, LaunchBuilder, ProcessBuilder};
@@ -10,10 +11,11 @@ use std::path::Path;
 
 /// Decides the processes and prints why. Each command runs through `bash -c`, so that shell
 /// syntax such as `$PORT` works as it does in a Procfile on other platforms; `web` is the
-/// default process.
+/// default process. `manage_py` is the app's Django project, if it has one.
 pub(crate) fn processes(
     app_dir: &Path,
     installed: &InstalledPackages,
+    manage_py: Option<&ManagePy>,
 ) -> Result<Launch, ProcfileError> {
     print::h2("Processes");
     let mut launch = LaunchBuilder::new();
@@ -45,7 +47,7 @@ pub(crate) fn processes(
                 );
             }
         }
-        None => match default_process::detect(app_dir, installed) {
+        None => match default_process::detect(app_dir, installed, manage_py) {
             Detection::Chosen { command, reason } => {
                 print::bullet("No Procfile, so the buildpack chose a default 'web' process");
                 print::sub_bullet(reason);
@@ -87,7 +89,7 @@ mod tests {
         for (name, contents) in files {
             std::fs::write(dir.path().join(name), contents).unwrap();
         }
-        processes(dir.path(), installed).unwrap()
+        processes(dir.path(), installed, None).unwrap()
     }
 
     fn process(process_type: &str, command: &str, default: bool) -> Process {
@@ -141,7 +143,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("Procfile"), b"web\n").unwrap();
         assert_eq!(
-            processes(dir.path(), &InstalledPackages::default()).unwrap_err(),
+            processes(dir.path(), &InstalledPackages::default(), None).unwrap_err(),
             ProcfileError::NotADeclaration {
                 line: 1,
                 text: "web".to_string()
