@@ -186,3 +186,36 @@ fn django_asgi_project_gets_a_uvicorn_web_process() {
         });
     });
 }
+
+#[test]
+fn django_asgi_project_in_a_subdirectory_is_served_from_there() {
+    let mut config = default_build_config("django_asgi");
+    // The same project under `backend/`, with requirements.txt left in the root.
+    config.app_dir_preprocessor(|dir| {
+        let backend = dir.join("backend");
+        std::fs::create_dir(&backend).expect("creating backend/");
+        for name in ["manage.py", "mysite"] {
+            std::fs::rename(dir.join(name), backend.join(name)).expect("moving into backend/");
+        }
+    });
+    TestRunner::default().build(config, |context| {
+        let output = buildpack_output(&context);
+        assert_contains!(
+            &output,
+            indoc! {"
+                - No Procfile, so the buildpack chose a default 'web' process
+                  - Django project (backend/manage.py) with uvicorn installed (and not gunicorn): ASGI application 'mysite.asgi.application' (no ASGI_APPLICATION found in the settings module 'mysite.settings', so the asgi.py next to it)
+                  - web: uvicorn mysite.asgi:application --app-dir backend --host 0.0.0.0 --port ${PORT:-8000}
+            "}
+        );
+        context.start_container(web_container(), |container| {
+            assert_eq!(
+                http_get(&container, "/"),
+                (
+                    200,
+                    "Hello from Django over ASGI! (ASGIRequest)\n".to_string()
+                )
+            );
+        });
+    });
+}
