@@ -127,7 +127,7 @@ pub(crate) fn digest_tree(root: &Path) -> Result<(String, u64), PlatformError> {
         }
         hasher.update([0]);
     }
-    Ok((format!("sha256:{}", hex(&hasher.finalize())), bytes))
+    Ok((format!("sha256:{:x}", hasher.finalize()), bytes))
 }
 
 /// A stamp of what is under `root` (not `root` itself): every entry's relative path, mode,
@@ -161,7 +161,7 @@ pub(crate) fn stamp_tree(root: &Path) -> Result<(String, u64), PlatformError> {
             bytes += metadata.len();
         }
     }
-    Ok((hex(&hasher.finalize()), bytes))
+    Ok((format!("{:x}", hasher.finalize()), bytes))
 }
 
 /// A digest of the trees' metadata (paths, kinds, sizes, modes, mtimes, symlink targets),
@@ -196,15 +196,7 @@ pub(crate) fn fingerprint(roots: &[PathBuf]) -> Result<String, PlatformError> {
             }
         }
     }
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut hex, byte| {
-        use std::fmt::Write;
-        let _ = write!(hex, "{byte:02x}");
-        hex
-    })
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
 #[cfg(test)]

@@ -683,10 +683,10 @@ impl Platform {
     ) -> Result<ExportSnapshot, PlatformError> {
         let new_image_dir = self.store_dir().join("image.new");
         let new_cache_dir = self.store_dir().join("cache.new");
+        for dir in [&new_image_dir, &new_cache_dir] {
+            remove_tree(dir)?;
+        }
         for dir in [&new_image_dir, &new_cache_dir, &self.stored_layers_dir()] {
-            if dir != &self.stored_layers_dir() {
-                remove_tree(dir)?;
-            }
             fs::create_dir_all(dir).map_err(|error| PlatformError::io("creating", dir, &error))?;
         }
         let mut spares = Spares::load(&self.work_dir);
@@ -852,9 +852,9 @@ impl Platform {
         Ok((digest, bytes))
     }
 
-    /// A stored layer's digest and bytes, for a layer the build kept from before without its
+    /// The stored layer with digest `sha`, for a layer the build kept from before without its
     /// dir (a `<layer>.toml` only).
-    fn reuse_stored_layer(&self, sha: &str) -> Result<(String, u64), PlatformError> {
+    fn reused_stored_layer(&self, sha: &str) -> Result<PathBuf, PlatformError> {
         let stored = self.stored_layer_dir(sha);
         if !stored.is_dir() {
             return Err(PlatformError::new(format!(
@@ -862,7 +862,7 @@ impl Platform {
                 stored.display()
             )));
         }
-        Ok((sha.to_string(), stamp_tree(&stored)?.1))
+        Ok(stored)
     }
 
     fn remove_unused_stored_layers(&self, in_use: &BTreeSet<&String>) -> Result<(), PlatformError> {
@@ -902,7 +902,8 @@ impl Platform {
             let (digest, bytes) = if layer.has_dir {
                 self.store_built_layer(name, restored, spares)?
             } else if let Some(previous) = previous {
-                self.reuse_stored_layer(&previous.sha)?
+                let stored = self.reused_stored_layer(&previous.sha)?;
+                (previous.sha.clone(), stamp_tree(&stored)?.1)
             } else {
                 return Err(PlatformError::new(format!(
                     "failed to export layers: cannot reuse '{bp_id}:{name}', previous image has no metadata for layer '{bp_id}:{name}'"
@@ -952,7 +953,8 @@ impl Platform {
             } else if layer.has_dir {
                 self.store_built_layer(name, restored, spares)?.0
             } else if let Some(previous) = previous {
-                self.reuse_stored_layer(&previous.sha)?.0
+                self.reused_stored_layer(&previous.sha)?;
+                previous.sha.clone()
             } else {
                 continue;
             };
@@ -1053,13 +1055,7 @@ fn unique_id() -> String {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .fold(String::new(), |mut hex, byte| {
-            use std::fmt::Write;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
 /// "Reusing" when the SBOM layer at `new` has the digest of the previous one at `previous`,

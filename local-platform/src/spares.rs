@@ -99,8 +99,8 @@ impl Spares {
         Ok(Some(record.stamp.clone()))
     }
 
-    /// Records that `in_use` (the copy of `name` at its place in a layers dir) holds exactly
-    /// the stored layer `sha`, as stamped `stamp`.
+    /// Records that the copy of `name` in use (at its place in a layers dir) holds exactly the
+    /// stored layer `sha`, as stamped `stamp`, and drops any older spare copy of it.
     pub(crate) fn record(
         &mut self,
         name: &str,

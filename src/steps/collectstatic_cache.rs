@@ -304,7 +304,12 @@ fn env_digests(env: &Env) -> BTreeMap<String, String> {
     env.iter()
         .map(|(name, value)| (name.to_string_lossy().into_owned(), value))
         .filter(|(name, _)| !name.starts_with("CNB_") && !IGNORED_ENV_VARS.contains(&name.as_str()))
-        .map(|(name, value)| (name, hex(&Sha256::digest(value.as_encoded_bytes()))))
+        .map(|(name, value)| {
+            (
+                name,
+                format!("{:x}", Sha256::digest(value.as_encoded_bytes())),
+            )
+        })
         .collect()
 }
 
@@ -316,15 +321,7 @@ fn digest_map(map: &BTreeMap<String, String>) -> String {
         hasher.update(value.as_bytes());
         hasher.update([b'\n']);
     }
-    hex(&hasher.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut out, byte| {
-        let _ = write!(out, "{byte:02x}");
-        out
-    })
+    format!("{:x}", hasher.finalize())
 }
 
 /// What one path in a directory tree is.
@@ -404,7 +401,7 @@ fn walk(
                 .map_err(|error| CacheError::io("reading", &path, &error))?;
             Entry::File {
                 mode,
-                sha256: hex(&hasher.finalize()),
+                sha256: format!("{:x}", hasher.finalize()),
             }
         } else {
             Entry::Other
