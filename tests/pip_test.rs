@@ -228,6 +228,28 @@ fn two_cold_builds_give_identical_layers() {
     });
 }
 
+// Clearing the cache in a rebuild and comparing digests needs the local platform.
+#[cfg(not(feature = "pack"))]
+#[test]
+fn the_users_hash_seed_does_not_change_the_dependencies_bytecode() {
+    // Werkzeug has set constants (`x in {"a", "b"}`), which Python 3.10's bytecode holds in the
+    // order of the seed's string hashes (3.12 sorts them).
+    let (_dir, app) = editable_fixture("pip_flask_gunicorn");
+    std::fs::write(app.join(".python-version"), "3.10\n").expect("pinning Python 3.10");
+    let with_seed = |seed: &str| {
+        let mut config = config_for(&app);
+        config.env("PYTHONHASHSEED", seed);
+        config
+    };
+    TestRunner::default().build(with_seed("1"), |context| {
+        let (first_digest, _) = venv_layer(&context);
+        context.rebuild_with_clear_cache(with_seed("2"), |context| {
+            assert_contains!(output(&context), "Successfully installed");
+            assert_eq!(venv_layer(&context).0, first_digest);
+        });
+    });
+}
+
 #[test]
 fn python_version_change_discards_every_cache() {
     let (_dir, app) = editable_fixture("pip_flask_gunicorn");

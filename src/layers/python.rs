@@ -228,7 +228,9 @@ fn stdlib_dir(artifact: &Artifact, layer_dir: &Path) -> PathBuf {
 /// purpose) are left out.
 ///
 /// The environment is cleared but for `PYTHONHASHSEED=0`: without a fixed seed, Python 3.10
-/// writes frozenset constants in a random order. `-B` keeps the interpreter's own imports from
+/// writes frozenset constants in a random order. One process (`-j 1`): bytecode depends on
+/// which files the same process compiled before (marshal's shared references), so the
+/// worker pool of `-j 0` can give a different `.pyc` from one run to the next. `-B` keeps the interpreter's own imports from
 /// writing timestamp-based `.pyc` files that could race with compileall's; `-s` leaves out the
 /// user's site-packages; the working directory is the standard library itself, so that `-m`
 /// puts nothing else on `sys.path`.
@@ -237,7 +239,7 @@ fn compile_stdlib(python: &Path, stdlib: &Path) -> Result<(), CmdError> {
     tool_command::timed(
         tool_command::command(python, &vars)
             .current_dir(stdlib)
-            .args(["-s", "-B", "-m", "compileall", "-q", "-j", "0", "-f"])
+            .args(["-s", "-B", "-m", "compileall", "-q", "-j", "1", "-f"])
             .args(["--invalidation-mode", "unchecked-hash"])
             .arg("-x")
             .arg(excluded_from_compilation(stdlib))

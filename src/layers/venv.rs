@@ -289,8 +289,10 @@ pub(crate) fn site_packages(venv_dir: &Path, python_version: PythonVersion) -> P
 ///
 /// `-f`: compileall would otherwise keep a timestamp-based `.pyc` that an installer wrote (it
 /// takes one matching the source's mtime as up to date), and it recompiles hash-based ones
-/// anyway. `PYTHONHASHSEED=0`: with a random seed, frozenset constants (`x in {"a", "b"}`) are
-/// written in a different order by every run.
+/// anyway. `PYTHONHASHSEED=0`: with a random seed, Python 3.10 writes frozenset constants
+/// (`x in {"a", "b"}`) in a different order every run. `-j 1`: bytecode depends on which files
+/// the same process compiled before (marshal's shared references), so a worker pool can give a
+/// different `.pyc` from one run to the next.
 pub(crate) fn compile_bytecode_command(
     python: &Path,
     venv_dir: &Path,
@@ -300,7 +302,7 @@ pub(crate) fn compile_bytecode_command(
     let mut command = tool_command::command(python, vars);
     command
         .env("PYTHONHASHSEED", "0")
-        .args(["-m", "compileall", "-q", "-j", "0", "-f"])
+        .args(["-m", "compileall", "-q", "-j", "1", "-f"])
         .args(["--invalidation-mode", "unchecked-hash"])
         .arg(site_packages(venv_dir, python_version));
     command
