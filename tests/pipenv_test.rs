@@ -24,6 +24,16 @@ fn pipenv_app_installs_the_default_packages_reuses_them_and_reinstalls_on_change
             context.run_shell_command("ls -A").stdout,
             ".python-version\nPipfile\nPipfile.lock\napp.py\n"
         );
+        // pip, run by Pipenv, writes timestamp-based bytecode: the layer must hold none of it.
+        assert_eq!(
+            context
+                .run_shell_command(
+                    "python -c 'import pathlib, sys; print(sum(path.read_bytes()[4:8] == bytes(4) \
+                     for path in pathlib.Path(sys.prefix).rglob(\"*.pyc\")))'"
+                )
+                .stdout,
+            "0\n"
+        );
 
         context.rebuild(config("pipenv_basic"), |context| {
             let out = build_output(&context);
