@@ -7,7 +7,7 @@
 //! checked: with `clear-env = false` the lifecycle exports platform env into the process, but a
 //! platform may also only write it to `<platform>/env/`.
 
-use crate::errors::ErrorMessage;
+use crate::error_message::ErrorMessage;
 use indoc::formatdoc;
 use std::ffi::OsStr;
 

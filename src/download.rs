@@ -1,7 +1,7 @@
 //! Fetching files from `http(s)://` URLs or local paths: bounded retries, timeouts, proxies and
 //! custom CA bundles for HTTP, and SHA-256 verification while the bytes stream to disk.
 
-use crate::errors::ErrorMessage;
+use crate::error_message::ErrorMessage;
 use indoc::formatdoc;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;

@@ -1,3 +1,4 @@
+use crate::error_message::ErrorMessage;
 use crate::inventory::InventoryError;
 use crate::layers::python::PythonLayerError;
 use crate::package_manager::PackageManagerError;
@@ -30,27 +31,6 @@ pub(crate) enum BuildpackError {
 impl From<BuildpackError> for libcnb::Error<BuildpackError> {
     fn from(error: BuildpackError) -> Self {
         Self::BuildpackError(error)
-    }
-}
-
-/// What a user reads when the build fails: a one-line header, then what happened, where, and how
-/// to fix it.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct ErrorMessage {
-    pub(crate) header: String,
-    pub(crate) body: String,
-}
-
-impl ErrorMessage {
-    pub(crate) fn new(header: impl Into<String>, body: impl Into<String>) -> Self {
-        Self {
-            header: header.into(),
-            body: body.into(),
-        }
-    }
-
-    pub(crate) fn render(&self) -> String {
-        format!("Error: {}\n\n{}", self.header, self.body.trim_end())
     }
 }
 

@@ -2,7 +2,7 @@
 //! The buildpack compiles one in (`python-inventory.toml`); `BP_PYTHON_INVENTORY` replaces it.
 
 use crate::download::{self, DownloadError};
-use crate::errors::ErrorMessage;
+use crate::error_message::ErrorMessage;
 use crate::python_version::PythonVersion;
 use indoc::formatdoc;
 use serde::Deserialize;

@@ -2,6 +2,7 @@ mod checks;
 mod dependencies;
 mod detect;
 mod download;
+mod error_message;
 mod errors;
 mod inventory;
 mod layers;

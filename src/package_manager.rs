@@ -1,4 +1,4 @@
-use crate::errors::ErrorMessage;
+use crate::error_message::ErrorMessage;
 use indoc::formatdoc;
 use std::path::Path;
 

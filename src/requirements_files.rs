@@ -8,7 +8,7 @@
 //! editable one only by its build files (`pyproject.toml`, `setup.py`, `setup.cfg`), since its
 //! code is used in place. Remote inputs (`-r https://…`, VCS URLs) are covered by their text only.
 
-use crate::errors::ErrorMessage;
+use crate::error_message::ErrorMessage;
 use indoc::formatdoc;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

@@ -10,7 +10,7 @@
 //! builds of the same inputs give byte-identical SBOMs. They are written on every build, also when
 //! a cached layer is reused, so an SBOM always describes the layer as exported.
 
-use crate::errors::ErrorMessage;
+use crate::error_message::ErrorMessage;
 use crate::inventory::Artifact;
 use indoc::formatdoc;
 use libcnb::data::sbom::SbomFormat;

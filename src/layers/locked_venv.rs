@@ -12,7 +12,8 @@
 //! - Bytecode is compiled afterwards with `--invalidation-mode unchecked-hash`, as for pip.
 
 use crate::PythonBuildpack;
-use crate::errors::{BuildpackError, ErrorMessage};
+use crate::error_message::ErrorMessage;
+use crate::errors::BuildpackError;
 use crate::layers::runtime_key::{RuntimeKey, input_changes, version_change};
 use crate::layers::venv::{compile_bytecode_command, environment_sbom, venv_layer_env};
 use crate::package_manager::PackageManager;

@@ -181,9 +181,9 @@ pub(crate) enum PackagingToolsError {
 }
 
 impl PackagingToolsError {
-    pub(crate) fn message(&self) -> crate::errors::ErrorMessage {
+    pub(crate) fn message(&self) -> crate::error_message::ErrorMessage {
         match self {
-            Self::NoBundledPip(details) => crate::errors::ErrorMessage::new(
+            Self::NoBundledPip(details) => crate::error_message::ErrorMessage::new(
                 "Unable to find the Python runtime's bundled pip",
                 formatdoc! {"
                     The buildpack installs pip with the pip wheel every Python runtime bundles
@@ -195,7 +195,7 @@ impl PackagingToolsError {
                     archives, which include it.
                 "},
             ),
-            Self::CreateEnvironment(error) => crate::errors::ErrorMessage::new(
+            Self::CreateEnvironment(error) => crate::error_message::ErrorMessage::new(
                 "Unable to create an environment for pip",
                 formatdoc! {"
                     The buildpack could not create a virtual environment to hold pip:
@@ -206,7 +206,7 @@ impl PackagingToolsError {
                     issue with this output.
                 ", error = crate::tool_command::failure_details(error)},
             ),
-            Self::InstallPip(error) => crate::errors::ErrorMessage::new(
+            Self::InstallPip(error) => crate::error_message::ErrorMessage::new(
                 format!("Unable to install pip {PIP_VERSION}"),
                 formatdoc! {"
                     The buildpack could not download and install pip from the package index:

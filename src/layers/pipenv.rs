@@ -7,7 +7,8 @@
 //!    exactly the locked versions, checking the lock's hashes, into that environment.
 
 use crate::PythonBuildpack;
-use crate::errors::{BuildpackError, ErrorMessage};
+use crate::error_message::ErrorMessage;
+use crate::errors::BuildpackError;
 use crate::layers::locked_venv::{self, LockedDependenciesError, LockedInstall, Update, set_var};
 use crate::layers::pip::Pip;
 use crate::layers::pip_cache;

@@ -12,7 +12,8 @@
 //!    isn't in the lock is refused, and nothing outside the lock is resolved.
 
 use crate::PythonBuildpack;
-use crate::errors::{BuildpackError, ErrorMessage};
+use crate::error_message::ErrorMessage;
+use crate::errors::BuildpackError;
 use crate::layers::locked_venv::{self, LockedDependenciesError, LockedInstall, Update, set_var};
 use crate::layers::pip::Pip;
 use crate::layers::pip_cache;

@@ -10,7 +10,8 @@
 
 use crate::PythonBuildpack;
 use crate::download::{self, DownloadError};
-use crate::errors::{BuildpackError, ErrorMessage};
+use crate::error_message::ErrorMessage;
+use crate::errors::BuildpackError;
 use crate::inventory::Artifact;
 use crate::sbom;
 use crate::tool_command;

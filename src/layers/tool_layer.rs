@@ -4,7 +4,8 @@
 //! layer's pip.
 
 use crate::PythonBuildpack;
-use crate::errors::{BuildpackError, ErrorMessage};
+use crate::error_message::ErrorMessage;
+use crate::errors::BuildpackError;
 use crate::layers::locked_venv::prepend_path;
 use crate::layers::pip::Pip;
 use crate::layers::runtime_key::{RuntimeKey, cache_only_layer, version_change};

@@ -8,7 +8,8 @@
 //! runs from its directory, and installing it would need its build backend at build time).
 
 use crate::PythonBuildpack;
-use crate::errors::{BuildpackError, ErrorMessage};
+use crate::error_message::ErrorMessage;
+use crate::errors::BuildpackError;
 use crate::layers::locked_venv::{
     self, LockedDependenciesError, LockedInstall, Update, find_on_path, prepend_path, set_var,
 };

@@ -20,7 +20,8 @@
 //!   explicitly), so `python` imports the packages and their scripts are commands.
 
 use crate::PythonBuildpack;
-use crate::errors::{BuildpackError, ErrorMessage};
+use crate::error_message::ErrorMessage;
+use crate::errors::BuildpackError;
 use crate::layers::pip::{self, Pip};
 use crate::layers::pip_cache;
 use crate::layers::runtime_key::{RuntimeKey, input_changes, version_change};

@@ -1,7 +1,7 @@
 //! Why no Python version could be chosen, and what the user reads about it.
 
 use super::{PythonVersion, RequestedVersion, YearMonth};
-use crate::errors::ErrorMessage;
+use crate::error_message::ErrorMessage;
 use crate::version_sources::{Pin, RequiresPython, VersionSource};
 use indoc::formatdoc;
 

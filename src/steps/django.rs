@@ -1,7 +1,8 @@
 //! Django's `collectstatic`, run at build time so the image contains the app's static files.
 
 use crate::PythonBuildpack;
-use crate::errors::{BuildpackError, ErrorMessage};
+use crate::error_message::ErrorMessage;
+use crate::errors::BuildpackError;
 use crate::steps::StepsError;
 use crate::steps::collectstatic_cache::{self, Changes, Inputs, Snapshot};
 use crate::steps::installed::InstalledPackages;

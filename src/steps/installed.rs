@@ -1,6 +1,6 @@
 //! Which of the packages the steps care about are installed, asked of the app's own Python.
 
-use crate::errors::ErrorMessage;
+use crate::error_message::ErrorMessage;
 use fun_run::CommandWithName;
 use indoc::formatdoc;
 use libcnb::Env;

@@ -12,7 +12,8 @@ mod procfile;
 mod web_concurrency;
 
 use crate::PythonBuildpack;
-use crate::errors::{BuildpackError, ErrorMessage};
+use crate::error_message::ErrorMessage;
+use crate::errors::BuildpackError;
 use libcnb::Env;
 use libcnb::build::BuildContext;
 use libcnb::data::launch::Launch;

@@ -1,6 +1,6 @@
 //! Parsing the app's `Procfile`: one `<type>: <command>` declaration per line.
 
-use crate::errors::ErrorMessage;
+use crate::error_message::ErrorMessage;
 use indoc::formatdoc;
 use libcnb::data::launch::ProcessType;
 
