@@ -13,6 +13,9 @@ mod pip_test;
 mod pipenv_test;
 mod poetry_test;
 mod processes_test;
+// Crafted archives and inventories on 127.0.0.1, and the local platform's work dir.
+#[cfg(not(feature = "pack"))]
+mod python_hardening_test;
 mod python_test;
 mod runtimes_test;
 mod sbom_test;

@@ -15,7 +15,6 @@ use crate::errors::BuildpackError;
 use crate::inventory::Artifact;
 use crate::sbom;
 use crate::tool_command;
-use unpack::{UnpackProblem, tidy_runtime, unpack_runtime};
 use bullet_stream::global::print;
 use fun_run::CmdError;
 use indoc::formatdoc;
@@ -29,6 +28,7 @@ use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
+use unpack::{UnpackProblem, tidy_runtime, unpack_runtime};
 
 mod unpack;
 

@@ -10,6 +10,9 @@
 //! - `/fault/<kind>/inventory.toml`: the inventory with the same relative URLs, so its artifacts
 //!   resolve to `/fault/<kind>/<archive>`, where the fault happens (see [`Fault`]).
 //! - `/scoped/<n>/...`: any of the above, recorded for [`ScopedInventory::requests`].
+//! - `/crafted/<n>/<file>`: files a test made (hostile archives, inventories), see [`serve_crafted`].
+//! - `/redirect/inventory.toml`: `302 Found` to `/inventory.toml`, whose relative URLs must then
+//!   resolve against the final URL.
 //! - `/index-with-only-pip/simple/`: a package index (PEP 503) that has pip, by redirecting to
 //!   `PyPI`'s page for it, and nothing else: a private index lacking the package managers.
 //!
@@ -36,14 +39,21 @@ pub(crate) enum Fault {
     TruncatedBody,
     /// The inventory's `sha256` values are wrong; the archives themselves are served intact.
     WrongDigest,
+    /// Archive responses announce a `Content-Length` of [`OVERSIZED_LENGTH`] bytes (more than
+    /// any runtime archive can be), send a few bytes, then close.
+    Oversized,
 }
 
+/// The length [`Fault::Oversized`] announces: 5 GiB.
+pub(crate) const OVERSIZED_LENGTH: u64 = 5 * 1024 * 1024 * 1024;
+
 impl Fault {
-    const ALL: [Fault; 4] = [
+    const ALL: [Fault; 5] = [
         Fault::ServerError,
         Fault::NotFound,
         Fault::TruncatedBody,
         Fault::WrongDigest,
+        Fault::Oversized,
     ];
 
     fn route(self) -> &'static str {
@@ -52,6 +62,7 @@ impl Fault {
             Fault::NotFound => "status-404",
             Fault::TruncatedBody => "truncated",
             Fault::WrongDigest => "wrong-digest",
+            Fault::Oversized => "oversized",
         }
     }
 
@@ -134,8 +145,28 @@ impl ScopedInventory {
     }
 }
 
+/// Serves `files` (name, bytes) under a URL prefix of their own, and returns that prefix (ending
+/// with `/`): `<prefix><name>` answers the file's bytes, as long as the test process runs.
+pub(crate) fn serve_crafted(files: Vec<(String, Vec<u8>)>) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    let scope = NEXT.fetch_add(1, Ordering::Relaxed).to_string();
+    let server = server();
+    server
+        .crafted
+        .lock()
+        .expect("crafted files lock poisoned")
+        .extend(
+            files
+                .into_iter()
+                .map(|(name, bytes)| ((scope.clone(), name), bytes)),
+        );
+    format!("{}/crafted/{scope}/", server.base_url)
+}
+
 struct RuntimeServer {
     base_url: String,
+    /// Files of [`serve_crafted`], by (scope, name).
+    crafted: Mutex<std::collections::HashMap<(String, String), Vec<u8>>>,
     dir: PathBuf,
     inventory: String,
     artifacts: Vec<InventoryArtifact>,
@@ -224,6 +255,7 @@ fn start_server() -> RuntimeServer {
         inventory,
         artifacts,
         requests: Mutex::new(Vec::new()),
+        crafted: Mutex::new(std::collections::HashMap::new()),
     }
 }
 
@@ -295,6 +327,21 @@ fn route(stream: TcpStream, path: &str, head_only: bool) -> std::io::Result<()> 
                 head_only,
             ),
             None | Some(Fault::NotFound) => not_found(stream, path, head_only),
+            Some(Fault::Oversized) => {
+                let mut stream = stream;
+                write_head(
+                    &mut stream,
+                    200,
+                    "OK",
+                    "application/octet-stream",
+                    OVERSIZED_LENGTH,
+                )?;
+                if !head_only {
+                    stream.write_all(&[0; 4096])?;
+                }
+                stream.flush()?;
+                stream.shutdown(Shutdown::Write)
+            }
             Some(fault @ (Fault::TruncatedBody | Fault::WrongDigest)) => serve_file(
                 stream,
                 server,
@@ -312,6 +359,28 @@ fn route(stream: TcpStream, path: &str, head_only: bool) -> std::io::Result<()> 
             server.inventory.as_bytes(),
             head_only,
         ),
+        ["redirect", "inventory.toml"] => {
+            redirect(stream, &format!("{}/inventory.toml", server.base_url))
+        }
+        ["crafted", scope, file] => {
+            let body = server
+                .crafted
+                .lock()
+                .expect("crafted files lock poisoned")
+                .get(&((*scope).to_string(), (*file).to_string()))
+                .cloned();
+            match body {
+                Some(body) => respond(
+                    stream,
+                    200,
+                    "OK",
+                    "application/octet-stream",
+                    &body,
+                    head_only,
+                ),
+                None => not_found(stream, path, head_only),
+            }
+        }
         [file] => serve_file(stream, server, path, file, head_only, false),
         ["index-with-only-pip", "simple", "pip", ""] => {
             redirect(stream, "https://pypi.org/simple/pip/")

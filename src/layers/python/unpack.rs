@@ -27,7 +27,8 @@ use std::time::{Duration, SystemTime};
 /// resolve outside the layer (alone or through other links), writes through symlinks and special
 /// files are all refused.
 pub(crate) fn unpack_runtime(archive: &Path, layer_dir: &Path) -> Result<(), UnpackProblem> {
-    let root = open_layer(layer_dir).map_err(|error| UnpackProblem::Write(layer_dir.into(), error))?;
+    let root =
+        open_layer(layer_dir).map_err(|error| UnpackProblem::Write(layer_dir.into(), error))?;
     let file = File::open(archive).map_err(UnpackProblem::Read)?;
     let mut tar = tar::Archive::new(GzDecoder::new(io::BufReader::new(file)));
     for entry in tar.entries().map_err(UnpackProblem::Read)? {
@@ -189,7 +190,12 @@ fn check_symlink_target(link: &Path, target: &Path) -> Result<(), &'static str> 
 /// layer, leads outside the layer. A link that leads nowhere yet (a missing file, or a file
 /// where a directory should be) can't be followed out, and is kept.
 fn check_resolves_inside(root: &Dir, relative: &Path) -> Result<(), UnpackProblem> {
-    let refuse = |reason| Err(UnpackProblem::UnsafeEntry(Path::new("python").join(relative), reason));
+    let refuse = |reason| {
+        Err(UnpackProblem::UnsafeEntry(
+            Path::new("python").join(relative),
+            reason,
+        ))
+    };
     match root.canonicalize(relative) {
         Ok(_) => Ok(()),
         Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
@@ -307,7 +313,8 @@ pub(super) fn tidy_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), 
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if name == "pip" || (name.starts_with("pip-") && name.ends_with(".dist-info")) {
-                remove_if_present(&root, &site_packages.join(entry.file_name())).map_err(io_error)?;
+                remove_if_present(&root, &site_packages.join(entry.file_name()))
+                    .map_err(io_error)?;
             }
         }
     }
@@ -543,7 +550,10 @@ mod tests {
         let (layer, result) = unpack(&[
             Item::Dir("python/lib/python3.13/"),
             Item::Symlink("python/lib/python3.13/config", "../../lib"),
-            Item::Symlink("python/lib/python3.13/chain", "config/python3.13/config/python3.13/../python3.13"),
+            Item::Symlink(
+                "python/lib/python3.13/chain",
+                "config/python3.13/config/python3.13/../python3.13",
+            ),
             Item::Symlink("python/bin/python3", "python3.13"),
             Item::Symlink("python/bin/missing", "nothing/here"),
         ]);

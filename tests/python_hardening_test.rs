@@ -1,0 +1,255 @@
+//! Hostile runtime archives and inventories: links that lead out of the `python` layer,
+//! credentials in inventory URLs, redirects, `file://` inventories and oversized downloads.
+
+use crate::support::runtime_server::{available_versions, serve_crafted, test_runtimes_dir};
+use crate::support::{build_output, failing_build_config};
+use indoc::formatdoc;
+use local_platform::testing::TestRunner;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The app of these tests asks for Python 3.12.
+const FIXTURE: &str = "python_version_file";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
+/// The newest 3.12 release of the test runtimes.
+fn python_3_12() -> String {
+    available_versions()
+        .into_iter()
+        .rfind(|version| version.starts_with("3.12."))
+        .expect("the test runtimes include CPython 3.12")
+}
+
+fn archive_name(version: &str) -> String {
+    format!(
+        "cpython-{version}-{}-unknown-linux-gnu-install_only_stripped.tar.gz",
+        std::env::consts::ARCH
+    )
+}
+
+fn cnb_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => panic!("unsupported test architecture {other}"),
+    }
+}
+
+/// An inventory with one artifact: Python `version` at `url` with `sha256`.
+fn inventory(version: &str, url: &str, sha256: &str) -> Vec<u8> {
+    formatdoc! {r#"
+        [[artifacts]]
+        version = "{version}"
+        os = "linux"
+        arch = "{arch}"
+        url = "{url}"
+        sha256 = "{sha256}"
+    "#, arch = cnb_arch()}
+    .into_bytes()
+}
+
+/// Serves `archive` as Python `version`'s runtime beside an inventory listing it; returns the
+/// inventory's URL and the archive's.
+fn serve_runtime(version: &str, archive: Vec<u8>) -> (String, String) {
+    let name = archive_name(version);
+    let inventory = inventory(version, &name, &sha256_hex(&archive));
+    let base = serve_crafted(vec![
+        ("inventory.toml".to_string(), inventory),
+        (name.clone(), archive),
+    ]);
+    (format!("{base}inventory.toml"), format!("{base}{name}"))
+}
+
+/// A directory outside every layer that a hostile archive aims at, laid out like the runtime's
+/// `bin/` and `lib/` (so that tidying and running `python3` would find what they look for).
+fn canary() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("create the canary directory");
+    let write = |path: &str, contents: &str, mode: u32| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    write("bin/python3", "#!/bin/sh\ntouch \"$0.ran\"\n", 0o755);
+    for pip in ["pip", "pip3", "pip3.12"] {
+        write(&format!("bin/{pip}"), "#!/bin/sh\n", 0o755);
+    }
+    write("lib/python3.12/os.py", "", 0o644);
+    write(
+        "lib/python3.12/EXTERNALLY-MANAGED",
+        "[externally-managed]\n",
+        0o644,
+    );
+    write("lib/python3.12/site-packages/pip/__init__.py", "", 0o644);
+    dir
+}
+
+/// Every entry under `root` (itself included): path, type, mode, mtime and contents (a link's
+/// target), to compare byte for byte and mtime for mtime.
+fn snapshot(root: &Path) -> Vec<String> {
+    let mut entries = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let metadata = std::fs::symlink_metadata(&path).unwrap();
+        let contents = if metadata.file_type().is_symlink() {
+            format!("-> {}", std::fs::read_link(&path).unwrap().display())
+        } else if metadata.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                pending.push(entry.unwrap().path());
+            }
+            "dir".to_string()
+        } else {
+            sha256_hex(&std::fs::read(&path).unwrap())
+        };
+        entries.push(format!(
+            "{} {:o} {}.{:09} {contents}",
+            path.strip_prefix(root).unwrap().display(),
+            metadata.mode(),
+            metadata.mtime(),
+            metadata.mtime_nsec(),
+        ));
+    }
+    entries.sort();
+    entries
+}
+
+/// `x1/x2/.../x20`, the directories of the chain.
+fn chain_dirs() -> PathBuf {
+    (1..=20).map(|i| format!("x{i}")).collect()
+}
+
+/// Appends the chain of the issue: `x1/.../x20/u1 -> ../..(20 times)` and
+/// `x1/.../x20/u2 -> u1/../..(20 times)`. Each looks harmless on its own; `u2` resolves to `/`.
+/// Then each `(name, path)` of `links` becomes `python/<name> -> x1/.../x20/u2/<path>`.
+fn append_chain<W: std::io::Write>(builder: &mut tar::Builder<W>, links: &[(&str, &Path)]) {
+    let dirs = chain_dirs();
+    let mut path = PathBuf::from("python");
+    for dir in &dirs {
+        path.push(dir);
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(0o755);
+        header.set_size(0);
+        builder
+            .append_data(&mut header, &path, std::io::empty())
+            .unwrap();
+    }
+    let up = "../".repeat(20);
+    let mut link = |name: PathBuf, target: String| {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_mode(0o777);
+        header.set_size(0);
+        builder.append_link(&mut header, name, target).unwrap();
+    };
+    link(path.join("u1"), up.clone());
+    link(path.join("u2"), format!("u1/{up}"));
+    for (name, outside) in links {
+        let outside = outside.strip_prefix("/").expect("an absolute path");
+        link(
+            Path::new("python").join(name),
+            format!("{}/u2/{}", dirs.display(), outside.display()),
+        );
+    }
+}
+
+fn gzip(tar: Vec<u8>) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut encoder, &tar).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// The message the build fails with for the chain's `u2`.
+fn refused_u2(archive_url: &str) -> String {
+    formatdoc! {"
+        ! Error: Unable to unpack the Python runtime
+        !
+        ! The archive from {archive_url} was refused because of its entry python/{dirs}/u2: it is a symlink that resolves outside the layer through other links.
+        !
+        ! The runtime archive must be a .tar.gz in python-build-standalone's
+        ! install_only layout: one top-level python/ directory, with no links
+        ! pointing outside it. Check the archive that the runtime inventory lists.
+    ", dirs = chain_dirs().display()}
+}
+
+/// A stub archive whose `bin` and `lib` lead, through the chain, to a directory outside the
+/// layer: the build would add `bin/python` there, delete the pips and `EXTERNALLY-MANAGED`, and
+/// run its `bin/python3`. It is refused, and the directory is left as it was.
+#[test]
+fn python_archive_with_a_chain_of_links_out_of_the_layer_is_refused() {
+    let canary = canary();
+    let before = snapshot(canary.path());
+    let mut builder = tar::Builder::new(Vec::new());
+    append_chain(
+        &mut builder,
+        &[
+            ("bin", &canary.path().join("bin")),
+            ("lib", &canary.path().join("lib")),
+        ],
+    );
+    let version = python_3_12();
+    let (inventory_url, archive_url) = serve_runtime(&version, gzip(builder.into_inner().unwrap()));
+    let mut config = failing_build_config(FIXTURE);
+    config.env("BP_PYTHON_INVENTORY", &inventory_url);
+    TestRunner::default().build(&config, |context| {
+        let output = build_output(&context);
+        let expected = refused_u2(&archive_url);
+        assert!(
+            output.contains(&expected),
+            "expected:\n{expected}\nin:\n{output}"
+        );
+        assert!(!output.contains("compileall"), "{output}");
+    });
+    assert_eq!(snapshot(canary.path()), before);
+}
+
+/// A real runtime with the chain added (`python/etc-link` leading to a directory outside the
+/// layer) would build, and the image and cache would hold a link to the build machine's files.
+/// It is refused, and the directory is left as it was.
+#[test]
+fn python_real_runtime_with_a_chain_of_links_out_of_the_layer_is_refused() {
+    let canary = canary();
+    let before = snapshot(canary.path());
+    let version = python_3_12();
+    let original = std::fs::read(test_runtimes_dir().join(archive_name(&version))).unwrap();
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(original.as_slice()));
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let mut header = entry.header().clone();
+        let path = entry.path().unwrap().into_owned();
+        if let Some(target) = entry.link_name().unwrap().map(std::borrow::Cow::into_owned) {
+            builder.append_link(&mut header, &path, target).unwrap();
+        } else {
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            builder
+                .append_data(&mut header, &path, data.as_slice())
+                .unwrap();
+        }
+    }
+    append_chain(&mut builder, &[("etc-link", canary.path())]);
+    let (inventory_url, archive_url) = serve_runtime(&version, gzip(builder.into_inner().unwrap()));
+    let mut config = failing_build_config(FIXTURE);
+    config.env("BP_PYTHON_INVENTORY", &inventory_url);
+    TestRunner::default().build(&config, |context| {
+        let output = build_output(&context);
+        let expected = refused_u2(&archive_url);
+        assert!(
+            output.contains(&expected),
+            "expected:\n{expected}\nin:\n{output}"
+        );
+    });
+    assert_eq!(snapshot(canary.path()), before);
+}
