@@ -2,6 +2,7 @@
 //! custom CA bundles for HTTP, and SHA-256 verification while the bytes stream to disk.
 
 use crate::error_message::ErrorMessage;
+use crate::redact::{redact_credentials, redact_url};
 use indoc::formatdoc;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -22,6 +23,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the whole body may take (a runtime archive is about 30 MB).
 const BODY_TIMEOUT: Duration = Duration::from_mins(10);
+/// The largest file [`fetch_verified`] accepts: 1 GiB, well above the largest `CPython` archive
+/// (python-build-standalone's `install_only` archives are 20 to 70 MB). A server that announces
+/// more is refused before the body is read; a body that grows past it is cut off there.
+pub(crate) const MAX_VERIFIED_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// Whether `location` is fetched over HTTP rather than read from the local filesystem.
 pub(crate) fn is_http_url(location: &str) -> bool {
@@ -46,32 +51,51 @@ pub(crate) fn fetch_verified(
     location: &str,
     expected_sha256: &str,
 ) -> Result<VerifiedFile, DownloadError> {
+    fetch_verified_limited(location, expected_sha256, MAX_VERIFIED_BYTES)
+}
+
+/// [`fetch_verified`], refusing files larger than `max_bytes`.
+fn fetch_verified_limited(
+    location: &str,
+    expected_sha256: &str,
+    max_bytes: u64,
+) -> Result<VerifiedFile, DownloadError> {
+    let too_large = |announced| DownloadError::TooLarge {
+        location: location.to_string(),
+        max_bytes,
+        announced,
+    };
     let mut file = NamedTempFile::new().map_err(|error| DownloadError::TempFile {
         location: location.to_string(),
         error,
     })?;
     let actual = if is_http_url(location) {
-        http_with_retries(location, |reader| {
+        http_with_retries(location, max_bytes, |reader| {
             // A retry starts from an empty file.
             file.as_file_mut().set_len(0)?;
             let mut file_ref = file.as_file();
             io::Seek::rewind(&mut file_ref)?;
             let mut hashing = HashingWriter::new(file.as_file());
-            io::copy(reader, &mut hashing)?;
-            hashing.finish()
+            let copied = io::copy(&mut reader.take(max_bytes + 1), &mut hashing)?;
+            Ok((copied <= max_bytes)
+                .then(|| hashing.finish())
+                .transpose()?)
         })?
+        .0
+        .ok_or_else(|| too_large(None))?
     } else {
-        let mut source = File::open(location).map_err(|error| DownloadError::LocalFile {
+        let local_error = |error| DownloadError::LocalFile {
             path: PathBuf::from(location),
             error,
-        })?;
+        };
+        let source = File::open(location).map_err(local_error)?;
         let mut hashing = HashingWriter::new(file.as_file());
-        io::copy(&mut source, &mut hashing)
-            .and_then(|_| hashing.finish())
-            .map_err(|error| DownloadError::LocalFile {
-                path: PathBuf::from(location),
-                error,
-            })?
+        let copied =
+            io::copy(&mut source.take(max_bytes + 1), &mut hashing).map_err(local_error)?;
+        if copied > max_bytes {
+            return Err(too_large(None));
+        }
+        hashing.finish().map_err(local_error)?
     };
     if actual.eq_ignore_ascii_case(expected_sha256) {
         Ok(VerifiedFile { file })
@@ -84,12 +108,22 @@ pub(crate) fn fetch_verified(
     }
 }
 
+/// What [`fetch_bytes`] fetched.
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    pub(crate) bytes: Vec<u8>,
+    /// For an `http(s)://` URL, the URL the bytes finally came from, after redirects (what
+    /// relative references in them resolve against).
+    pub(crate) final_url: Option<String>,
+}
+
 /// Fetches `location` (an `http(s)://` URL or a local path) into memory, failing on anything
 /// larger than `max_bytes`.
-pub(crate) fn fetch_bytes(location: &str, max_bytes: u64) -> Result<Vec<u8>, DownloadError> {
+pub(crate) fn fetch_bytes(location: &str, max_bytes: u64) -> Result<Fetched, DownloadError> {
     let too_large = || DownloadError::TooLarge {
         location: location.to_string(),
         max_bytes,
+        announced: None,
     };
     let read_limited = |reader: &mut dyn Read| -> io::Result<Option<Vec<u8>>> {
         let mut bytes = Vec::new();
@@ -97,32 +131,44 @@ pub(crate) fn fetch_bytes(location: &str, max_bytes: u64) -> Result<Vec<u8>, Dow
         Ok((bytes.len() as u64 <= max_bytes).then_some(bytes))
     };
     if is_http_url(location) {
-        http_with_retries(location, |reader| read_limited(reader))?.ok_or_else(too_large)
+        let (bytes, final_url) =
+            http_with_retries(location, max_bytes, |reader| read_limited(reader))?;
+        Ok(Fetched {
+            bytes: bytes.ok_or_else(too_large)?,
+            final_url: Some(final_url),
+        })
     } else {
         let mut file = File::open(location).map_err(|error| DownloadError::LocalFile {
             path: PathBuf::from(location),
             error,
         })?;
-        read_limited(&mut file)
+        let bytes = read_limited(&mut file)
             .map_err(|error| DownloadError::LocalFile {
                 path: PathBuf::from(location),
                 error,
             })?
-            .ok_or_else(too_large)
+            .ok_or_else(too_large)?;
+        Ok(Fetched {
+            bytes,
+            final_url: None,
+        })
     }
 }
 
 /// Runs one GET of `url` and hands the body to `consume`, retrying with backoff on connection
-/// failures, 5xx answers and bodies cut short; never on other answers such as 404.
+/// failures, 5xx answers and bodies cut short; never on other answers such as 404, nor when the
+/// server announces a body larger than `max_bytes`. Redirects are followed; returns what
+/// `consume` returned and the final URL.
 fn http_with_retries<T>(
     url: &str,
+    max_bytes: u64,
     mut consume: impl FnMut(&mut dyn Read) -> io::Result<T>,
-) -> Result<T, DownloadError> {
+) -> Result<(T, String), DownloadError> {
     let agent = agent(url)?;
     let mut delay = FIRST_RETRY_DELAY;
     let mut attempt = 1;
     loop {
-        match http_attempt(&agent, url, &mut consume) {
+        match http_attempt(&agent, url, max_bytes, &mut consume) {
             Ok(value) => return Ok(value),
             Err(Attempt::Final(error)) => return Err(error),
             Err(Attempt::Retryable(failure)) => {
@@ -149,15 +195,17 @@ enum Attempt {
 fn http_attempt<T>(
     agent: &ureq::Agent,
     url: &str,
+    max_bytes: u64,
     consume: &mut impl FnMut(&mut dyn Read) -> io::Result<T>,
-) -> Result<T, Attempt> {
+) -> Result<(T, String), Attempt> {
     let response = agent
         .get(url)
         // The bytes on the wire are what the digest covers: never let them be re-encoded.
         .header("Accept-Encoding", "identity")
         .call()
         .map_err(|error| {
-            let failure = HttpFailure::Connection(error.to_string());
+            // Some errors quote the URL.
+            let failure = HttpFailure::Connection(redact_credentials(&error.to_string()));
             if is_transient(&error) {
                 Attempt::Retryable(failure)
             } else {
@@ -180,13 +228,21 @@ fn http_attempt<T>(
         }));
     }
     let expected_length = response.body().content_length();
+    if let Some(length) = expected_length.filter(|length| *length > max_bytes) {
+        return Err(Attempt::Final(DownloadError::TooLarge {
+            location: url.to_string(),
+            max_bytes,
+            announced: Some(length),
+        }));
+    }
+    let final_url = ureq::ResponseExt::get_uri(&response).to_string();
     let mut reader = CountingReader {
         inner: response.into_body().into_reader(),
         count: 0,
         error: None,
     };
     match consume(&mut reader) {
-        Ok(value) => Ok(value),
+        Ok(value) => Ok((value, final_url)),
         // Writing the temporary file failed: retrying won't help.
         Err(error) if reader.error.is_none() => Err(Attempt::Final(DownloadError::TempFile {
             location: url.to_string(),
@@ -335,6 +391,8 @@ pub(crate) enum DownloadError {
     TooLarge {
         location: String,
         max_bytes: u64,
+        /// The `Content-Length` the server announced, when that is what exceeded `max_bytes`.
+        announced: Option<u64>,
     },
     CertificateFile {
         url: String,
@@ -364,6 +422,7 @@ pub(crate) enum HttpFailure {
 impl DownloadError {
     /// The error a user sees. `what` names the file, e.g. "the Python 3.13.1 runtime";
     /// `fix_location` says how to fix a location where no file is (a 404, a missing local file).
+    /// Every URL in it is redacted ([`redact_url`]).
     pub(crate) fn message(&self, what: &str, fix_location: &str) -> ErrorMessage {
         let header = format!("Unable to download {what}");
         match self {
@@ -373,7 +432,7 @@ impl DownloadError {
                 attempts,
             } => ErrorMessage::new(
                 header,
-                http_failure_body(url, failure, *attempts, fix_location),
+                http_failure_body(&redact_url(url), failure, *attempts, fix_location),
             ),
             Self::LocalFile { path, error } => ErrorMessage::new(
                 format!("Unable to read {what}"),
@@ -399,18 +458,35 @@ impl DownloadError {
                     mirror or proxy, or tampering), or the inventory lists the wrong checksum for
                     it. Try the build again; if it keeps failing, check the file on the server
                     against the inventory.
-                "},
+                ", location = redact_url(location)},
             ),
             Self::TooLarge {
                 location,
                 max_bytes,
-            } => ErrorMessage::new(
-                header,
-                formatdoc! {"
-                    {location} is larger than {max_bytes} bytes, which is more than this file can
-                    be. Check that the location is right.
-                "},
-            ),
+                announced,
+            } => {
+                let location = redact_url(location);
+                let limit = human_size(*max_bytes);
+                let happened = match announced {
+                    Some(length) => format!(
+                        "The server announced {length} bytes for {location},\nmore than the \
+                         {limit} limit for {what}: nothing was downloaded."
+                    ),
+                    None => format!(
+                        "{location} is larger than the {limit} limit for\n{what}: the download \
+                         was stopped there."
+                    ),
+                };
+                ErrorMessage::new(
+                    header,
+                    formatdoc! {"
+                        {happened}
+
+                        No file that large can be what was asked for. Check that the location is
+                        right, and that the server (or a proxy in between) serves the file itself.
+                    "},
+                )
+            }
             Self::CertificateFile { url, path, problem } => ErrorMessage::new(
                 header,
                 formatdoc! {"
@@ -419,7 +495,7 @@ impl DownloadError {
 
                     Point SSL_CERT_FILE at a readable PEM file of CA certificates, or unset it to
                     use the buildpack's built-in certificates.
-                ", path = path.display()},
+                ", url = redact_url(url), path = path.display()},
             ),
             Self::TempFile { location, error } => ErrorMessage::new(
                 header,
@@ -427,10 +503,20 @@ impl DownloadError {
                     {location} could not be saved to a temporary file: {error}
 
                     Check that the build has free disk space in its temporary directory.
-                "},
+                ", location = redact_url(location)},
             ),
         }
     }
+}
+
+/// `bytes` in the largest binary unit that divides it (`1 GiB`), else in bytes.
+fn human_size(bytes: u64) -> String {
+    for (unit, size) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if bytes >= size && bytes % size == 0 {
+            return format!("{} {unit}", bytes / size);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 fn http_failure_body(
@@ -660,9 +746,89 @@ mod tests {
     }
 
     #[test]
+    fn oversized_files_are_refused() {
+        // Announced: refused before the body is read, and not retried.
+        let announced =
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2147483648\r\nConnection: close\r\n\r\nxx"
+                .to_vec();
+        let (url, server) = serve(vec![announced]);
+        let error = fetch_verified(&url, &sha256(b"")).unwrap_err();
+        assert_eq!(server.join().unwrap(), 1);
+        assert_eq!(
+            error.message("the Python 3.13.1 runtime", "FIX").body,
+            formatdoc! {"
+                The server announced 2147483648 bytes for {url},
+                more than the 1 GiB limit for the Python 3.13.1 runtime: nothing was downloaded.
+
+                No file that large can be what was asked for. Check that the location is
+                right, and that the server (or a proxy in between) serves the file itself.
+            "}
+        );
+        // Not announced (chunked): cut off at the limit.
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n".to_vec();
+        let (url, _server) = serve(vec![chunked]);
+        let error = fetch_verified_limited(&url, &sha256(b""), 10).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                DownloadError::TooLarge {
+                    max_bytes: 10,
+                    announced: None,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.message("X", "FIX").body.lines().next().unwrap(),
+            format!("{url} is larger than the 10 bytes limit for")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.tar.gz");
+        std::fs::write(&path, b"0123456789a").unwrap();
+        assert!(matches!(
+            fetch_verified_limited(path.to_str().unwrap(), &sha256(b""), 10),
+            Err(DownloadError::TooLarge { .. })
+        ));
+        std::fs::write(&path, b"0123456789").unwrap();
+        fetch_verified_limited(path.to_str().unwrap(), &sha256(b"0123456789"), 10).unwrap();
+    }
+
+    #[test]
+    fn messages_show_urls_without_credentials() {
+        let (url, _server) = serve(vec![status("404 Not Found")]);
+        let secret_url = url.replace("http://", "http://user:s3cret@") + "?token=t0ken";
+        let body = fetch_verified(&secret_url, &sha256(b""))
+            .unwrap_err()
+            .message("X", "FIX")
+            .body;
+        let shown = url.replace("http://", "http://****@") + "?****";
+        assert!(
+            body.starts_with(&format!("The server answered 404 Not Found for {shown}:")),
+            "{body}"
+        );
+        assert!(
+            !body.contains("s3cret") && !body.contains("t0ken"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn fetch_bytes_reports_the_url_after_redirects() {
+        let (url, _server) = serve(vec![
+            b"HTTP/1.1 302 Found\r\nLocation: /moved/inventory.toml\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+            ok(b"moved"),
+        ]);
+        let fetched = fetch_bytes(&url, 10).unwrap();
+        assert_eq!(fetched.bytes, b"moved");
+        let expected = url.replace("/file.tar.gz", "/moved/inventory.toml");
+        assert_eq!(fetched.final_url.unwrap(), expected);
+    }
+
+    #[test]
     fn fetch_bytes_enforces_the_limit() {
         let (url, _server) = serve(vec![ok(b"0123456789"), ok(b"0123456789")]);
-        assert_eq!(fetch_bytes(&url, 10).unwrap(), b"0123456789");
+        assert_eq!(fetch_bytes(&url, 10).unwrap().bytes, b"0123456789");
         assert!(matches!(
             fetch_bytes(&url, 9),
             Err(DownloadError::TooLarge { max_bytes: 9, .. })

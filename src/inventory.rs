@@ -4,6 +4,7 @@
 use crate::download::{self, DownloadError};
 use crate::error_message::ErrorMessage;
 use crate::python_version::PythonVersion;
+use crate::redact::redact_url;
 use indoc::formatdoc;
 use serde::Deserialize;
 use std::fmt;
@@ -55,7 +56,11 @@ impl fmt::Display for InventoryLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BuiltIn => write!(f, "the buildpack's built-in runtime inventory"),
-            Self::Url(url) => write!(f, "the runtime inventory {url} (from {INVENTORY_ENV_VAR})"),
+            Self::Url(url) => write!(
+                f,
+                "the runtime inventory {} (from {INVENTORY_ENV_VAR})",
+                redact_url(url)
+            ),
             Self::Path(path) => write!(
                 f,
                 "the runtime inventory {} (from {INVENTORY_ENV_VAR})",
@@ -66,7 +71,9 @@ impl fmt::Display for InventoryLocation {
 }
 
 /// The inventory `BP_PYTHON_INVENTORY` names in the platform env (a relative path is relative to
-/// the app), or else the built-in one.
+/// the app; a `file://` URL names a local file), or else the built-in one. Relative `url`s of an
+/// inventory fetched over HTTP resolve against the URL it finally came from, after redirects, as
+/// browsers and pip resolve them.
 pub(crate) fn load_inventory(
     platform_env: &libcnb::Env,
     app_dir: &Path,
@@ -82,16 +89,23 @@ pub(crate) fn load_inventory(
     let (location, source) = if download::is_http_url(value) {
         (InventoryLocation::Url(value.to_string()), value.to_string())
     } else {
-        let path = app_dir.join(value);
+        let path = if value.starts_with("file:") {
+            file_url_path(value)?
+        } else {
+            app_dir.join(value)
+        };
         let source = path.to_str().ok_or(InventoryError::BadEnvVar)?.to_string();
         (InventoryLocation::Path(path), source)
     };
-    let bytes =
+    let fetched =
         download::fetch_bytes(&source, MAX_INVENTORY_BYTES).map_err(InventoryError::Fetch)?;
-    let text = String::from_utf8(bytes).map_err(|_| InventoryError::NotUtf8 {
+    let text = String::from_utf8(fetched.bytes).map_err(|_| InventoryError::NotUtf8 {
         location: location.clone(),
     })?;
-    let artifacts = parse_inventory(&text, &location)?;
+    let base = fetched
+        .final_url
+        .map_or_else(|| location.clone(), InventoryLocation::Url);
+    let artifacts = parse_inventory_relative_to(&text, &location, &base)?;
     Ok(Inventory {
         location,
         artifacts,
@@ -122,10 +136,33 @@ struct ArtifactEntry {
     sha256: String,
 }
 
+/// The local path of a `file://` URL (`file:///srv/python/inventory.toml`).
+fn file_url_path(value: &str) -> Result<PathBuf, InventoryError> {
+    let bad = || InventoryError::BadFileUrl {
+        value: redact_url(value),
+    };
+    let url = url::Url::parse(value).map_err(|_| bad())?;
+    if url.scheme() != "file" || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad());
+    }
+    // Fails for a host other than `localhost`: a file URL can only name this machine's files.
+    url.to_file_path().map_err(|()| bad())
+}
+
 /// Parses and checks an inventory's text; relative `url`s resolve against `location`.
 pub(crate) fn parse_inventory(
     text: &str,
     location: &InventoryLocation,
+) -> Result<Vec<Artifact>, InventoryError> {
+    parse_inventory_relative_to(text, location, location)
+}
+
+/// [`parse_inventory`] with relative `url`s resolved against `base` (where the inventory was
+/// finally fetched from), and `location` (where it was asked for) named in errors.
+fn parse_inventory_relative_to(
+    text: &str,
+    location: &InventoryLocation,
+    base: &InventoryLocation,
 ) -> Result<Vec<Artifact>, InventoryError> {
     let file: InventoryFile = toml::from_str(text).map_err(|error| InventoryError::Syntax {
         location: location.clone(),
@@ -143,7 +180,7 @@ pub(crate) fn parse_inventory(
             number: index + 1,
             problem,
         };
-        let artifact = check_entry(entry, location).map_err(invalid)?;
+        let artifact = check_entry(entry, base).map_err(invalid)?;
         if artifacts.iter().any(|other| {
             other.version == artifact.version
                 && other.os == artifact.os
@@ -204,6 +241,7 @@ fn resolve_url(reference: &str, location: &InventoryLocation) -> Result<String, 
         return Ok(reference.to_string());
     }
     if let Some((scheme, _)) = reference.split_once("://") {
+        let reference = redact_url(reference);
         return Err(format!(
             "url \"{reference}\" uses \"{scheme}://\", which is not supported: use an http:// or \
              https:// URL, or a path relative to the inventory."
@@ -213,7 +251,8 @@ fn resolve_url(reference: &str, location: &InventoryLocation) -> Result<String, 
         InventoryLocation::BuiltIn => Err(format!(
             "url \"{reference}\" is not an http:// or https:// URL."
         )),
-        InventoryLocation::Url(base) => Ok(join_url(base, reference)),
+        InventoryLocation::Url(base) => join_url(base, reference)
+            .ok_or_else(|| format!("url \"{}\" is not a valid URL path.", redact_url(reference))),
         InventoryLocation::Path(inventory) => {
             let directory = inventory.parent().unwrap_or(Path::new("/"));
             directory
@@ -225,37 +264,26 @@ fn resolve_url(reference: &str, location: &InventoryLocation) -> Result<String, 
     }
 }
 
-/// Resolves `reference` (a path, possibly with `..`, or starting with `/`) against the URL `base`.
-fn join_url(base: &str, reference: &str) -> String {
-    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
-    let (authority, base_path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
-    let (reference_path, query) = reference
-        .find(['?', '#'])
-        .map_or((reference, ""), |i| reference.split_at(i));
-    let joined = if reference_path.starts_with('/') {
-        reference_path.to_string()
-    } else {
-        let directory = &base_path[..=base_path.rfind('/').unwrap_or_default()];
-        format!("{directory}{reference_path}")
-    };
-    let mut segments: Vec<&str> = Vec::new();
-    for segment in joined.split('/').skip(1) {
-        match segment {
-            "." => {}
-            ".." => {
-                segments.pop();
-            }
-            other => segments.push(other),
-        }
-    }
-    format!("{scheme}://{authority}/{}{query}", segments.join("/"))
+/// Resolves `reference` (a path, possibly with `..`, or starting with `/`) against the URL `base`
+/// (RFC 3986 reference resolution).
+fn join_url(base: &str, reference: &str) -> Option<String> {
+    Some(
+        url::Url::parse(base)
+            .ok()?
+            .join(reference)
+            .ok()?
+            .to_string(),
+    )
 }
 
 #[derive(Debug)]
 pub(crate) enum InventoryError {
     /// `BP_PYTHON_INVENTORY` is empty or not UTF-8.
     BadEnvVar,
+    /// `BP_PYTHON_INVENTORY` is a `file:` URL that names no local path.
+    BadFileUrl {
+        value: String,
+    },
     /// `BP_PYTHON_INVENTORY` names a location that can't be fetched.
     Fetch(DownloadError),
     NotUtf8 {
@@ -290,8 +318,19 @@ impl InventoryError {
                 format!("Invalid {INVENTORY_ENV_VAR}"),
                 formatdoc! {"
                     {INVENTORY_ENV_VAR} is set, but not to a usable location. It must be the path
-                    of a runtime inventory file (relative to the app, or absolute) or its http://
-                    or https:// URL.
+                    of a runtime inventory file (relative to the app, or absolute, or as a file://
+                    URL) or its http:// or https:// URL.
+
+                    Set it to the inventory's location, or unset it to use the buildpack's
+                    built-in inventory.
+                "},
+            ),
+            Self::BadFileUrl { value } => ErrorMessage::new(
+                format!("Invalid {INVENTORY_ENV_VAR}"),
+                formatdoc! {"
+                    {INVENTORY_ENV_VAR} is set to {value},
+                    which is not the file:// URL of a local file. A file URL names a file of the
+                    build machine by its absolute path, for example file:///srv/python/inventory.toml.
 
                     Set it to the inventory's location, or unset it to use the buildpack's
                     built-in inventory.
@@ -460,11 +499,11 @@ mod tests {
             assert_eq!(artifacts[0].url, expected, "{reference}");
         }
         assert_eq!(
-            join_url("https://mirror.example.com", "p.tar.gz"),
+            join_url("https://mirror.example.com", "p.tar.gz").unwrap(),
             "https://mirror.example.com/p.tar.gz"
         );
         assert_eq!(
-            join_url("https://mirror.example.com/i.toml?x=/y", "p.tar.gz"),
+            join_url("https://mirror.example.com/i.toml?x=/y", "p.tar.gz").unwrap(),
             "https://mirror.example.com/p.tar.gz"
         );
     }
@@ -623,6 +662,39 @@ mod tests {
         assert_eq!(
             load_inventory(&libcnb::Env::new(), app.path()).unwrap(),
             built_in_inventory().unwrap()
+        );
+    }
+
+    #[test]
+    fn bp_python_inventory_may_be_a_file_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("my mirror/inventory.toml");
+        std::fs::create_dir(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, entry("p.tar.gz")).unwrap();
+        let url = url::Url::from_file_path(&path).unwrap().to_string();
+        assert!(url.contains("my%20mirror"), "{url}");
+        let inventory = load_inventory(&platform_env(&url), Path::new("/app")).unwrap();
+        assert_eq!(inventory.location, InventoryLocation::Path(path.clone()));
+        assert_eq!(
+            inventory.artifacts[0].url,
+            dir.path().join("my mirror/p.tar.gz").to_str().unwrap()
+        );
+        let error = load_inventory(&platform_env("file://mirror/inventory.toml"), dir.path())
+            .unwrap_err()
+            .message();
+        assert_eq!(
+            error,
+            ErrorMessage::new(
+                "Invalid BP_PYTHON_INVENTORY",
+                formatdoc! {"
+                    BP_PYTHON_INVENTORY is set to file://mirror/inventory.toml,
+                    which is not the file:// URL of a local file. A file URL names a file of the
+                    build machine by its absolute path, for example file:///srv/python/inventory.toml.
+
+                    Set it to the inventory's location, or unset it to use the buildpack's
+                    built-in inventory.
+                "}
+            )
         );
     }
 

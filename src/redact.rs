@@ -4,6 +4,52 @@
 //! stream output through [`redact_credentials`] / [`RedactingWriter`].
 
 use std::io::{self, Write};
+use url::Url;
+
+/// A URL as the build output and error messages show it: `https://user:password@host/p?token=x`
+/// becomes `https://****@host/p?****`. User-info and query strings are where credentials go
+/// (private mirrors, pre-signed URLs). Anything that isn't an absolute URL (a local path) is
+/// returned as it is.
+pub(crate) fn redact_url(location: &str) -> String {
+    let Ok(mut url) = Url::parse(location) else {
+        return location.to_string();
+    };
+    let has_user_info = !url.username().is_empty() || url.password().is_some();
+    if !has_user_info && url.query().is_none() {
+        // Unchanged, not re-serialised: the text the user wrote.
+        return location.to_string();
+    }
+    if url.query().is_some() {
+        url.set_query(Some("****"));
+    }
+    if has_user_info {
+        // Only fails for URLs that can't have user-info, which then have none.
+        let _ = url.set_password(None);
+        let _ = url.set_username("****");
+    }
+    url.to_string()
+}
+
+/// A URL as it may be stored in a layer (the SBOM): without user-info, query string or fragment.
+/// The archive's SHA-256, stored beside it, identifies the file exactly. Anything that isn't an
+/// absolute URL (a local path) is returned as it is.
+pub(crate) fn url_without_credentials(location: &str) -> String {
+    let Ok(mut url) = Url::parse(location) else {
+        return location.to_string();
+    };
+    if url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+    {
+        return location.to_string();
+    }
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    url.set_query(None);
+    url.set_fragment(None);
+    url.to_string()
+}
 
 /// `text` with the user-info part of every `scheme://user[:password]@host` URL replaced by
 /// `****`.
@@ -95,6 +141,35 @@ mod tests {
              https://****@other.example.com/simple https://pypi.org/simple \
              git+https://****@github.com/a/b.git@v1 no-url@here"
         );
+    }
+
+    #[test]
+    fn urls_are_shown_without_user_info_and_query() {
+        assert_eq!(
+            redact_url("http://user:password@mirror.example.com/python/inventory.toml"),
+            "http://****@mirror.example.com/python/inventory.toml"
+        );
+        assert_eq!(
+            redact_url("https://token@host/p.tar.gz?X-Amz-Signature=abc&b=c"),
+            "https://****@host/p.tar.gz?****"
+        );
+        assert_eq!(
+            redact_url("https://host/cpython-3.13.1%2B20250115.tar.gz"),
+            "https://host/cpython-3.13.1%2B20250115.tar.gz"
+        );
+        assert_eq!(
+            redact_url("/srv/python/inventory.toml"),
+            "/srv/python/inventory.toml"
+        );
+        assert_eq!(
+            url_without_credentials("https://u:p@host:8443/a/p.tar.gz?token=1#frag"),
+            "https://host:8443/a/p.tar.gz"
+        );
+        assert_eq!(
+            url_without_credentials("https://host/p.tar.gz"),
+            "https://host/p.tar.gz"
+        );
+        assert_eq!(url_without_credentials("/srv/p.tar.gz"), "/srv/p.tar.gz");
     }
 
     #[test]

@@ -87,13 +87,16 @@ pub(crate) fn python_runtime_sbom(artifact: &Artifact) -> Sbom {
     cyclonedx_sbom(&[python_runtime_component(artifact)])
 }
 
+/// The archive's URL is stored without credentials (user-info, query string): the SBOM is in
+/// the image and the cache.
 fn python_runtime_component(artifact: &Artifact) -> Component {
     let version = artifact.version.to_string();
+    let url = crate::redact::url_without_credentials(&artifact.url);
     let purl = format!(
         "pkg:generic/cpython@{}?checksum=sha256:{}&download_url={}",
         purl_encode(&version),
         artifact.sha256,
-        purl_encode(&artifact.url)
+        purl_encode(&url)
     );
     Component {
         kind: "application",
@@ -107,7 +110,7 @@ fn python_runtime_component(artifact: &Artifact) -> Component {
         }],
         external_references: vec![ExternalReference {
             kind: "distribution",
-            url: artifact.url.clone(),
+            url,
         }],
     }
 }

@@ -13,6 +13,7 @@ use crate::download::{self, DownloadError};
 use crate::error_message::ErrorMessage;
 use crate::errors::BuildpackError;
 use crate::inventory::Artifact;
+use crate::redact::redact_url;
 use crate::sbom;
 use crate::tool_command;
 use bullet_stream::global::print;
@@ -178,7 +179,9 @@ fn install_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), PythonLa
     } else {
         "Copying"
     };
-    let timer = print::sub_start_timer(format!("{verb} {}", artifact.url));
+    // Shown without credentials; `artifact.url` is only used to fetch.
+    let shown_url = redact_url(&artifact.url);
+    let timer = print::sub_start_timer(format!("{verb} {shown_url}"));
     let archive = match download::fetch_verified(&artifact.url, &artifact.sha256) {
         Ok(archive) => {
             timer.done();
@@ -196,7 +199,7 @@ fn install_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), PythonLa
     let timer = print::sub_start_timer("Unpacking");
     let unpacked = unpack_runtime(archive.path(), layer_dir)
         .map_err(|problem| PythonLayerError::Unpack {
-            url: artifact.url.clone(),
+            url: shown_url.clone(),
             problem,
         })
         .and_then(|()| tidy_runtime(artifact, layer_dir));
@@ -210,7 +213,7 @@ fn install_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), PythonLa
         &stdlib_dir(artifact, layer_dir),
     )
     .map_err(|error| PythonLayerError::Compile {
-        url: artifact.url.clone(),
+        url: shown_url,
         version: artifact.version.to_string(),
         error: Box::new(error),
     })

@@ -289,7 +289,7 @@ pub(super) fn tidy_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), 
     let stdlib = stdlib_dir(artifact, Path::new(""));
     if !root.is_file("bin/python3") || !root.is_dir(&stdlib) {
         return Err(PythonLayerError::NotTheRuntime {
-            url: artifact.url.clone(),
+            url: crate::redact::redact_url(&artifact.url),
             version: artifact.version.to_string(),
         });
     }
