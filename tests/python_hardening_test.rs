@@ -1,8 +1,11 @@
 //! Hostile runtime archives and inventories: links that lead out of the `python` layer,
 //! credentials in inventory URLs, redirects, `file://` inventories and oversized downloads.
 
-use crate::support::runtime_server::{available_versions, serve_crafted, test_runtimes_dir};
-use crate::support::{build_output, failing_build_config};
+use crate::support::runtime_server::{
+    Fault, OVERSIZED_LENGTH, ScopedInventory, available_versions, ensure_test_runtimes,
+    runtime_server_url, serve_crafted, test_runtimes_dir,
+};
+use crate::support::{build_output, default_build_config, failing_build_config};
 use indoc::formatdoc;
 use local_platform::testing::TestRunner;
 use sha2::{Digest, Sha256};
@@ -252,4 +255,211 @@ fn python_real_runtime_with_a_chain_of_links_out_of_the_layer_is_refused() {
         );
     });
     assert_eq!(snapshot(canary.path()), before);
+}
+
+/// Every file under `dir` (not following links) whose bytes contain one of `secrets`.
+fn files_containing(dir: &Path, secrets: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let metadata = std::fs::symlink_metadata(&path).unwrap();
+        let bytes = if metadata.file_type().is_symlink() {
+            std::fs::read_link(&path)
+                .unwrap()
+                .into_os_string()
+                .into_encoded_bytes()
+        } else if metadata.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                pending.push(entry.unwrap().path());
+            }
+            continue;
+        } else {
+            std::fs::read(&path).unwrap()
+        };
+        for secret in secrets {
+            if bytes
+                .windows(secret.len())
+                .any(|window| window == secret.as_bytes())
+            {
+                found.push(format!("{} holds {secret}", path.display()));
+            }
+        }
+    }
+    found
+}
+
+/// Secrets in `BP_PYTHON_INVENTORY` and in an inventory entry's URL: user-info and query strings.
+const SECRETS: [&str; 4] = ["inv-s3cret", "inv-t0ken", "entry-s3cret", "entry-t0ken"];
+
+/// `http://127.0.0.1:<port>/` with user-info, for `path` (on the runtime server) and a query.
+fn with_credentials(url: &str, user_info: &str, query: &str) -> String {
+    format!(
+        "{}?{query}",
+        url.replacen("http://", &format!("http://{user_info}@"), 1)
+    )
+}
+
+/// An inventory (at a URL with credentials) whose entry's URL has credentials too: the build
+/// output shows neither, and no file of the image, the cache or the layers holds them (the
+/// `python` layer's SBOM records the URL without them). The platform's own copy of the env
+/// (`<work>/platform/env`, the user's input) is left out of the search.
+#[test]
+fn python_inventory_credentials_are_never_shown_nor_stored() {
+    let version = python_3_12();
+    let name = archive_name(&version);
+    let archive = std::fs::read(test_runtimes_dir().join(&name)).unwrap();
+    let archive_url = runtime_server_url(&format!("/{name}"));
+    let entry_url = with_credentials(&archive_url, "entry-user:entry-s3cret", "token=entry-t0ken");
+    let base = serve_crafted(vec![(
+        "inventory.toml".to_string(),
+        inventory(&version, &entry_url, &sha256_hex(&archive)),
+    )]);
+    let inventory_url = with_credentials(
+        &format!("{base}inventory.toml"),
+        "inv-user:inv-s3cret",
+        "token=inv-t0ken",
+    );
+    let mut config = default_build_config(FIXTURE);
+    config.env("BP_PYTHON_INVENTORY", &inventory_url);
+    TestRunner::default().build(&config, |context| {
+        let output = build_output(&context);
+        let shown = format!(
+            "{}?****",
+            archive_url.replacen("http://", "http://****@", 1)
+        );
+        assert!(
+            output.contains(&format!("  - Downloading {shown} ...")),
+            "{output}"
+        );
+        for secret in SECRETS {
+            assert!(!output.contains(secret), "{secret} in:\n{output}");
+        }
+        let work = context.work_dir();
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(work).unwrap() {
+            let path = entry.unwrap().path();
+            if path != work.join("platform") {
+                found.extend(files_containing(&path, &SECRETS));
+            }
+        }
+        assert_eq!(found, Vec::<String>::new());
+        let sbom =
+            std::fs::read_to_string(work.join("layers/community_python/python.sbom.cdx.json"))
+                .unwrap();
+        assert!(
+            sbom.contains(&format!("\"url\": \"{archive_url}\"")),
+            "{sbom}"
+        );
+    });
+}
+
+/// A download error names the URL without its credentials.
+#[test]
+fn python_download_errors_show_no_credentials() {
+    let version = python_3_12();
+    let missing_url = runtime_server_url("/no-such-runtime.tar.gz");
+    let entry_url = with_credentials(&missing_url, "entry-user:entry-s3cret", "token=entry-t0ken");
+    let base = serve_crafted(vec![(
+        "inventory.toml".to_string(),
+        inventory(&version, &entry_url, &"0".repeat(64)),
+    )]);
+    let inventory_url = with_credentials(
+        &format!("{base}inventory.toml"),
+        "inv-user:inv-s3cret",
+        "token=inv-t0ken",
+    );
+    let mut config = failing_build_config(FIXTURE);
+    config.env("BP_PYTHON_INVENTORY", &inventory_url);
+    TestRunner::default().build(&config, |context| {
+        let output = build_output(&context);
+        let shown = format!(
+            "{}?****",
+            missing_url.replacen("http://", "http://****@", 1)
+        );
+        let expected = formatdoc! {"
+            ! The server answered 404 Not Found for {shown}: the file isn't there.
+        "};
+        assert!(
+            output.contains(&expected),
+            "expected:\n{expected}\nin:\n{output}"
+        );
+        for secret in SECRETS {
+            assert!(!output.contains(secret), "{secret} in:\n{output}");
+        }
+    });
+}
+
+/// An inventory reached through a redirect: its relative URLs resolve against the URL it was
+/// finally served from.
+#[test]
+fn python_inventory_behind_a_redirect_resolves_against_the_final_url() {
+    let mut config = default_build_config(FIXTURE);
+    config.env(
+        "BP_PYTHON_INVENTORY",
+        runtime_server_url("/redirect/inventory.toml"),
+    );
+    TestRunner::default().build(&config, |context| {
+        let output = build_output(&context);
+        let archive_url = runtime_server_url(&format!("/{}", archive_name(&python_3_12())));
+        assert!(
+            output.contains(&format!("  - Downloading {archive_url} ...")),
+            "{output}"
+        );
+    });
+}
+
+/// `BP_PYTHON_INVENTORY` may be a `file://` URL.
+#[test]
+fn python_inventory_from_a_file_url() {
+    ensure_test_runtimes();
+    let mut config = default_build_config(FIXTURE);
+    config.env(
+        "BP_PYTHON_INVENTORY",
+        format!(
+            "file://{}",
+            test_runtimes_dir().join("inventory.toml").display()
+        ),
+    );
+    TestRunner::default().build(&config, |context| {
+        let output = build_output(&context);
+        let archive = test_runtimes_dir().join(archive_name(&python_3_12()));
+        assert!(
+            output.contains(&format!("  - Copying {} ...", archive.display())),
+            "{output}"
+        );
+    });
+}
+
+/// A server that announces more than the download cap is refused at once, without retries.
+#[test]
+fn python_runtime_larger_than_the_cap_is_refused() {
+    let inventory = ScopedInventory::with_fault(Fault::Oversized);
+    let mut config = failing_build_config(FIXTURE);
+    config.env("BP_PYTHON_INVENTORY", inventory.url());
+    TestRunner::default().build(&config, |context| {
+        let output = build_output(&context);
+        let version = python_3_12();
+        let url = inventory
+            .url()
+            .replace("inventory.toml", &archive_name(&version));
+        let expected = formatdoc! {"
+            ! Error: Unable to download the Python {version} runtime
+            !
+            ! The server announced {OVERSIZED_LENGTH} bytes for {url},
+            ! more than the 1 GiB limit for the Python {version} runtime: nothing was downloaded.
+            !
+            ! No file that large can be what was asked for. Check that the location is
+            ! right, and that the server (or a proxy in between) serves the file itself.
+        "};
+        assert!(
+            output.contains(&expected),
+            "expected:\n{expected}\nin:\n{output}"
+        );
+        let archives = inventory
+            .requests()
+            .iter()
+            .filter(|path| path.ends_with(".tar.gz"))
+            .count();
+        assert_eq!(archives, 1);
+    });
 }
