@@ -463,3 +463,20 @@ fn python_runtime_larger_than_the_cap_is_refused() {
         assert_eq!(archives, 1);
     });
 }
+
+/// A `git+https://` requirement whose clone fails is reported as a failed checkout, with git's
+/// error, not as a package that failed to build.
+#[test]
+fn pip_vcs_requirement_whose_clone_fails() {
+    TestRunner::default().build(failing_build_config("pip_vcs_clone_failure"), |context| {
+        let output = build_output(&context);
+        let expected = formatdoc! {"
+            ! Error: Unable to fetch a package from version control
+            !
+            ! A requirement is a version control URL, and git could not check out
+            ! `https://127.0.0.1:1/example/example-package.git`: git said:
+            !   fatal: unable to access 'https://127.0.0.1:1/example/example-package.git/': Failed to connect to 127.0.0.1 port 1"};
+        assert!(output.contains(&expected), "expected:\n{expected}\nin:\n{output}");
+        assert!(!output.contains("Unable to build a package from source"), "{output}");
+    });
+}

@@ -47,6 +47,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+mod vcs;
+
 /// The requirements file pip installs, relative to the app dir.
 pub(crate) const REQUIREMENTS_FILE: &str = "requirements.txt";
 
@@ -376,6 +378,8 @@ pub(crate) enum DependenciesError {
         package: Option<String>,
         hint: Option<String>,
     },
+    /// git failed to fetch a VCS requirement.
+    VcsCheckout(vcs::VcsCheckoutError),
     InstallFailed {
         command: String,
     },
@@ -408,6 +412,9 @@ impl DependenciesError {
         }
         if output.contains("ResolutionImpossible") || output.contains("conflicting dependencies") {
             return Self::VersionConflict;
+        }
+        if let Some(error) = vcs::VcsCheckoutError::from_pip_output(&output) {
+            return Self::VcsCheckout(error);
         }
         let build_failed = output.contains("Failed to build")
             || output.contains("Failed building wheel")
@@ -495,6 +502,7 @@ impl DependenciesError {
                     "},
                 )
             }
+            Self::VcsCheckout(error) => error.message(),
             Self::InstallFailed { command } => ErrorMessage::new(
                 "Unable to install the dependencies",
                 formatdoc! {"
