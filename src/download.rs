@@ -77,9 +77,7 @@ fn fetch_verified_limited(
             io::Seek::rewind(&mut file_ref)?;
             let mut hashing = HashingWriter::new(file.as_file());
             let copied = io::copy(&mut reader.take(max_bytes + 1), &mut hashing)?;
-            Ok((copied <= max_bytes)
-                .then(|| hashing.finish())
-                .transpose()?)
+            (copied <= max_bytes).then(|| hashing.finish()).transpose()
         })?
         .0
         .ok_or_else(|| too_large(None))?
@@ -512,7 +510,7 @@ impl DownloadError {
 /// `bytes` in the largest binary unit that divides it (`1 GiB`), else in bytes.
 fn human_size(bytes: u64) -> String {
     for (unit, size) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{} {unit}", bytes / size);
         }
     }

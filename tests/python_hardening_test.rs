@@ -80,9 +80,11 @@ fn canary() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("create the canary directory");
     let write = |path: &str, contents: &str, mode: u32| {
         let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, contents).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        std::fs::create_dir_all(path.parent().expect("write the canary directory"))
+            .expect("write the canary directory");
+        std::fs::write(&path, contents).expect("write the canary directory");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .expect("write the canary directory");
     };
     write("bin/python3", "#!/bin/sh\ntouch \"$0.ran\"\n", 0o755);
     for pip in ["pip", "pip3", "pip3.12"] {
@@ -104,20 +106,27 @@ fn snapshot(root: &Path) -> Vec<String> {
     let mut entries = Vec::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(path) = pending.pop() {
-        let metadata = std::fs::symlink_metadata(&path).unwrap();
+        let metadata = std::fs::symlink_metadata(&path).expect("read the canary directory");
         let contents = if metadata.file_type().is_symlink() {
-            format!("-> {}", std::fs::read_link(&path).unwrap().display())
+            format!(
+                "-> {}",
+                std::fs::read_link(&path)
+                    .expect("read the canary directory")
+                    .display()
+            )
         } else if metadata.is_dir() {
-            for entry in std::fs::read_dir(&path).unwrap() {
-                pending.push(entry.unwrap().path());
+            for entry in std::fs::read_dir(&path).expect("read the canary directory") {
+                pending.push(entry.expect("read the canary directory").path());
             }
             "dir".to_string()
         } else {
-            sha256_hex(&std::fs::read(&path).unwrap())
+            sha256_hex(&std::fs::read(&path).expect("read the canary directory"))
         };
         entries.push(format!(
             "{} {:o} {}.{:09} {contents}",
-            path.strip_prefix(root).unwrap().display(),
+            path.strip_prefix(root)
+                .expect("read the canary directory")
+                .display(),
             metadata.mode(),
             metadata.mtime(),
             metadata.mtime_nsec(),
@@ -146,7 +155,7 @@ fn append_chain<W: std::io::Write>(builder: &mut tar::Builder<W>, links: &[(&str
         header.set_size(0);
         builder
             .append_data(&mut header, &path, std::io::empty())
-            .unwrap();
+            .expect("build the archive");
     }
     let up = "../".repeat(20);
     let mut link = |name: PathBuf, target: String| {
@@ -154,7 +163,9 @@ fn append_chain<W: std::io::Write>(builder: &mut tar::Builder<W>, links: &[(&str
         header.set_entry_type(tar::EntryType::Symlink);
         header.set_mode(0o777);
         header.set_size(0);
-        builder.append_link(&mut header, name, target).unwrap();
+        builder
+            .append_link(&mut header, name, target)
+            .expect("build the archive");
     };
     link(path.join("u1"), up.clone());
     link(path.join("u2"), format!("u1/{up}"));
@@ -167,10 +178,10 @@ fn append_chain<W: std::io::Write>(builder: &mut tar::Builder<W>, links: &[(&str
     }
 }
 
-fn gzip(tar: Vec<u8>) -> Vec<u8> {
+fn gzip(tar: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut encoder, &tar).unwrap();
-    encoder.finish().unwrap()
+    std::io::Write::write_all(&mut encoder, tar).expect("gzip the archive");
+    encoder.finish().expect("gzip the archive")
 }
 
 /// The message the build fails with for the chain's `u2`.
@@ -202,7 +213,8 @@ fn python_archive_with_a_chain_of_links_out_of_the_layer_is_refused() {
         ],
     );
     let version = python_3_12();
-    let (inventory_url, archive_url) = serve_runtime(&version, gzip(builder.into_inner().unwrap()));
+    let (inventory_url, archive_url) =
+        serve_runtime(&version, gzip(&builder.into_inner().unwrap()));
     let mut config = failing_build_config(FIXTURE);
     config.env("BP_PYTHON_INVENTORY", &inventory_url);
     TestRunner::default().build(&config, |context| {
@@ -243,7 +255,8 @@ fn python_real_runtime_with_a_chain_of_links_out_of_the_layer_is_refused() {
         }
     }
     append_chain(&mut builder, &[("etc-link", canary.path())]);
-    let (inventory_url, archive_url) = serve_runtime(&version, gzip(builder.into_inner().unwrap()));
+    let (inventory_url, archive_url) =
+        serve_runtime(&version, gzip(&builder.into_inner().unwrap()));
     let mut config = failing_build_config(FIXTURE);
     config.env("BP_PYTHON_INVENTORY", &inventory_url);
     TestRunner::default().build(&config, |context| {
@@ -262,19 +275,19 @@ fn files_containing(dir: &Path, secrets: &[&str]) -> Vec<String> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(path) = pending.pop() {
-        let metadata = std::fs::symlink_metadata(&path).unwrap();
+        let metadata = std::fs::symlink_metadata(&path).expect("read the platform's work dir");
         let bytes = if metadata.file_type().is_symlink() {
             std::fs::read_link(&path)
-                .unwrap()
+                .expect("read the platform's work dir")
                 .into_os_string()
                 .into_encoded_bytes()
         } else if metadata.is_dir() {
-            for entry in std::fs::read_dir(&path).unwrap() {
-                pending.push(entry.unwrap().path());
+            for entry in std::fs::read_dir(&path).expect("read the platform's work dir") {
+                pending.push(entry.expect("read the platform's work dir").path());
             }
             continue;
         } else {
-            std::fs::read(&path).unwrap()
+            std::fs::read(&path).expect("read the platform's work dir")
         };
         for secret in secrets {
             if bytes
