@@ -55,13 +55,13 @@ pub(crate) enum AppFileError {
 /// What `path` is, following links, without opening it.
 pub(crate) fn inspect(path: &Path) -> io::Result<Entry> {
     match path.metadata() {
-        Ok(metadata) => Ok(entry_of(&metadata.file_type())),
+        Ok(metadata) => Ok(entry_of(metadata.file_type())),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Entry::Missing),
         Err(error) => Err(error),
     }
 }
 
-fn entry_of(file_type: &std::fs::FileType) -> Entry {
+fn entry_of(file_type: std::fs::FileType) -> Entry {
     if file_type.is_file() {
         Entry::File
     } else if file_type.is_dir() {
@@ -107,7 +107,7 @@ pub(crate) fn read(path: &Path, file: &str) -> Result<Option<Vec<u8>>, AppFileEr
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(read_error(error)),
     };
-    match entry_of(&opened.metadata().map_err(read_error)?.file_type()) {
+    match entry_of(opened.metadata().map_err(read_error)?.file_type()) {
         Entry::File => {}
         Entry::Directory => return Err(not_a_file("a directory")),
         Entry::Special(what) => return Err(not_a_file(what)),

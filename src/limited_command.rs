@@ -117,11 +117,16 @@ pub(crate) enum RunError {
     /// The command could not be started.
     Spawn(io::Error),
     /// The time limit ran out: the command was killed.
-    TimedOut {
-        elapsed: Duration,
-        limit: Duration,
-        tail: Tail,
-    },
+    TimedOut(Box<TimedOut>),
+}
+
+/// A command stopped at its time limit.
+#[derive(Debug)]
+pub(crate) struct TimedOut {
+    pub(crate) elapsed: Duration,
+    pub(crate) limit: Duration,
+    /// Its last lines of output.
+    pub(crate) tail: Tail,
 }
 
 /// Runs `command` (stdin closed, in its own process group) within `limit`.
@@ -176,13 +181,13 @@ pub(crate) fn run(
         if exited.is_none() && elapsed >= limit {
             kill_group(&mut child);
             sink.flush();
-            return Err(RunError::TimedOut {
+            return Err(RunError::TimedOut(Box::new(TimedOut {
                 elapsed,
                 limit,
                 tail: sink.tail,
-            });
+            })));
         }
-        match receiver.recv_timeout(Duration::from_millis(100).min(limit - elapsed.min(limit))) {
+        match receiver.recv_timeout(Duration::from_millis(100).min(limit.saturating_sub(elapsed))) {
             Ok((is_stderr, chunk)) => sink.write(is_stderr, &chunk),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -204,11 +209,11 @@ pub(crate) fn run(
         Some((status, _)) => status,
         None => wait_within(&mut child, started, limit).map_err(|elapsed| {
             sink.flush();
-            RunError::TimedOut {
+            RunError::TimedOut(Box::new(TimedOut {
                 elapsed,
                 limit,
                 tail: std::mem::take(&mut sink.tail),
-            }
+            }))
         })?,
     };
     sink.flush();
@@ -279,23 +284,20 @@ impl Sink {
 
     fn write(&mut self, is_stderr: bool, chunk: &[u8]) {
         self.tail.push(chunk);
-        match &mut self.streams {
-            Some((stdout, stderr)) => {
-                let _ = if is_stderr { stderr } else { stdout }.write_all(chunk);
-            }
-            None => {
-                let captured = if is_stderr {
-                    &mut self.stderr
-                } else {
-                    &mut self.stdout
-                };
-                let room = CAPTURE_LIMIT.saturating_sub(captured.len());
-                if chunk.len() > room {
-                    self.truncated = true;
-                }
-                captured.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
+        if let Some((stdout, stderr)) = &mut self.streams {
+            let _ = if is_stderr { stderr } else { stdout }.write_all(chunk);
+            return;
         }
+        let captured = if is_stderr {
+            &mut self.stderr
+        } else {
+            &mut self.stdout
+        };
+        let room = CAPTURE_LIMIT.saturating_sub(captured.len());
+        if chunk.len() > room {
+            self.truncated = true;
+        }
+        captured.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
 
     fn flush(&mut self) {
@@ -334,14 +336,14 @@ impl Tail {
         }
     }
 
-    /// The lines, indented, credentials redacted and control characters escaped; a first line
-    /// says how many earlier lines are left out.
-    pub(crate) fn render(&self) -> String {
+    /// The lines, each after `indent`, credentials redacted and control characters escaped; a
+    /// first line says how many earlier lines are left out.
+    pub(crate) fn render(&self, indent: &str) -> String {
         let mut lines: Vec<String> = self
             .lines
             .iter()
             .chain((!self.partial.is_empty()).then_some(&self.partial))
-            .map(|line| format!("    {}", for_message(&String::from_utf8_lossy(line))))
+            .map(|line| format!("{indent}{}", for_message(&String::from_utf8_lossy(line))))
             .map(|line| line.trim_end().to_string())
             .collect();
         while lines.first().is_some_and(String::is_empty) {
@@ -356,7 +358,7 @@ impl Tail {
         if self.dropped > 0 {
             lines.insert(
                 0,
-                format!("    ({} earlier lines are not shown)", self.dropped),
+                format!("{indent}({} earlier lines are not shown)", self.dropped),
             );
         }
         lines.join("\n")
@@ -378,12 +380,15 @@ pub(crate) fn describe_duration(duration: Duration) -> String {
 pub(crate) fn timed_out_message(
     command: &str,
     purpose: &str,
-    elapsed: Duration,
-    limit: Duration,
-    tail: &Tail,
+    timed_out: &TimedOut,
     causes: &str,
 ) -> ErrorMessage {
-    let output = tail.render();
+    let TimedOut {
+        elapsed,
+        limit,
+        tail,
+    } = timed_out;
+    let output = tail.render("    ");
     let output = if output.is_empty() {
         "It printed nothing.".to_string()
     } else {
@@ -402,7 +407,7 @@ pub(crate) fn timed_out_message(
             If the command needs more time, raise the limit with {TIME_LIMIT_VAR} in the
             build's environment, in seconds or with a unit (with pack: 'pack build --env
             {TIME_LIMIT_VAR}=30m').
-        ", elapsed = describe_duration(elapsed), limit = describe_duration(limit)},
+        ", elapsed = describe_duration(*elapsed), limit = describe_duration(*limit)},
     )
 }
 
@@ -440,23 +445,41 @@ mod tests {
         )
         .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(10));
-        let RunError::TimedOut { tail, .. } = error else {
+        let RunError::TimedOut(timed_out) = error else {
             panic!("{error:?}");
         };
-        assert_eq!(tail.render(), "    waiting");
+        assert_eq!(timed_out.tail.render("    "), "    waiting");
+        assert_eq!(
+            timed_out_message("sh -c x", "to test", &timed_out, "Causes.").render(),
+            indoc::indoc! {"
+                Error: 'sh -c x' timed out
+
+                The buildpack ran 'sh -c x' to test, and stopped it after
+                1 s: it was still running at the time limit of 1 s.
+
+                Its last output:
+
+                    waiting
+
+                Causes.
+
+                If the command needs more time, raise the limit with BP_PYTHON_COMMAND_TIMEOUT in the
+                build's environment, in seconds or with a unit (with pack: 'pack build --env
+                BP_PYTHON_COMMAND_TIMEOUT=30m')."}
+        );
     }
 
     #[test]
     fn output_kept_is_bounded() {
         let finished = run(
             &mut sh("yes 'a line of output' | head -c 20000000; echo; echo last >&2"),
-            Duration::from_secs(60),
+            Duration::from_mins(1),
             Output::Capture,
         )
         .unwrap();
         assert_eq!(finished.stdout.len(), CAPTURE_LIMIT);
         assert!(finished.truncated);
-        let tail = finished.tail.render();
+        let tail = finished.tail.render("    ");
         assert_eq!(tail.lines().count(), TAIL_LINES + 1);
         assert!(
             tail.starts_with("    (") && tail.ends_with("    last"),
@@ -464,19 +487,21 @@ mod tests {
         );
     }
 
+    struct Lines(mpsc::Sender<Vec<u8>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let _ = self.0.send(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
     fn streamed_output_is_passed_on_redacted() {
         let (sender, receiver) = mpsc::channel();
-        struct Lines(mpsc::Sender<Vec<u8>>);
-        impl Write for Lines {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                let _ = self.0.send(buf.to_vec());
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
         let finished = run(
             &mut sh("echo https://user:secret@host/x"),
             Duration::from_secs(30),
@@ -525,7 +550,7 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(describe_duration(Duration::from_millis(5900)), "5 s");
-        assert_eq!(describe_duration(Duration::from_secs(600)), "10 min");
+        assert_eq!(describe_duration(Duration::from_mins(10)), "10 min");
         assert_eq!(describe_duration(Duration::from_secs(125)), "2 min 5 s");
     }
 }

@@ -3,6 +3,7 @@
 //! shown as `https://****@host/simple`. Every package manager module should print commands and
 //! stream output through [`redact_credentials`] / [`RedactingWriter`].
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// `text` with the user-info part of every `scheme://user[:password]@host` URL replaced by
@@ -88,7 +89,7 @@ pub(crate) fn for_message(text: &str) -> String {
     let mut result = String::with_capacity(redacted.len());
     for character in redacted.chars() {
         if character.is_control() && !matches!(character, '\n' | '\t') {
-            result.push_str(&format!("<U+{:04X}>", u32::from(character)));
+            let _ = write!(result, "<U+{:04X}>", u32::from(character));
         } else {
             result.push(character);
         }
