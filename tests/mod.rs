@@ -14,6 +14,7 @@ mod pipenv_test;
 mod poetry_test;
 mod processes_test;
 mod python_test;
+mod robustness_test;
 mod runtimes_test;
 mod sbom_test;
 mod support;
