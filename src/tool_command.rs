@@ -156,7 +156,12 @@ mod tests {
 
     #[test]
     fn failure_details_keep_the_last_lines_escaped() {
-        let output: String = (1..=250).map(|n| format!("line {n}\x1b[0m\n")).collect();
+        let mut output = String::new();
+        for n in 1..=250 {
+            output.push_str("line ");
+            output.push_str(&n.to_string());
+            output.push_str("\x1b[0m\n");
+        }
         let details = failure_details(&failed(&output, "", false));
         let lines: Vec<&str> = details.lines().collect();
         assert_eq!(lines[2], "    (50 earlier lines are not shown)");

@@ -5,7 +5,7 @@ use crate::processes_test::{http_get, web_container};
 use crate::support::{buildpack_output, default_build_config, failing_build_config};
 use indoc::indoc;
 use local_platform::testing::{BuildConfig, TestRunner, assert_contains, assert_not_contains};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A named pipe outside the app (the platform copies the app dir, so it can't hold one), in a
 /// directory removed when the returned guard is dropped.
@@ -184,7 +184,8 @@ fn django_settings_that_hang_stop_at_the_time_limit() {
 
 /// Every file of the work dir's layers, stores and caches that metadata or `result.json` could
 /// be in (not the layers' contents).
-fn metadata_files(dir: &Path, files: &mut Vec<PathBuf>) {
+#[cfg(not(feature = "pack"))]
+fn metadata_files(dir: &std::path::Path, files: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir)
         .expect("a readable directory")
         .flatten()
