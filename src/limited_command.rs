@@ -142,7 +142,9 @@ pub(crate) fn run(
         .stderr(Stdio::piped())
         .process_group(0);
     let mut child = command.spawn().map_err(RunError::Spawn)?;
-    let (sender, receiver) = mpsc::channel::<(bool, Vec<u8>)>();
+    // Bounded, so that a command printing faster than its output is written out waits (the
+    // pipe fills) instead of its output piling up in memory.
+    let (sender, receiver) = mpsc::sync_channel::<(bool, Vec<u8>)>(16);
     for (is_stderr, pipe) in [
         (
             false,
