@@ -474,7 +474,7 @@ mod tests {
     #[test]
     fn output_kept_is_bounded() {
         let finished = run(
-            &mut sh("yes 'a line of output' | head -c 20000000; echo; echo last >&2"),
+            &mut sh("yes 'a line of output' | head -c 20000000; echo; echo last"),
             Duration::from_mins(1),
             Output::Capture,
         )
