@@ -19,16 +19,29 @@ pub(crate) enum ForbiddenVar {
     PipPrefix,
     PipRoot,
     PythonHome,
+    PythonInspect,
+    PythonNoUserSite,
+    PythonPlatLibDir,
+    PythonUserBase,
     VirtualEnv,
 }
 
 impl ForbiddenVar {
-    const ALL: [Self; 6] = [
+    /// Every variable that changes where or how Python and pip install or start (compare
+    /// <https://docs.python.org/3/using/cmdline.html#environment-variables> and pip's options).
+    /// `PIP_CACHE_DIR` and `PIP_PYTHON` are not here: the buildpack sets the first itself and
+    /// removes the second from the tools' env. `PYTHONPATH` is allowed: apps set it for their own
+    /// code, and the buildpack's tools and probes run without it.
+    const ALL: [Self; 10] = [
         Self::PipUser,
         Self::PipTarget,
         Self::PipPrefix,
         Self::PipRoot,
         Self::PythonHome,
+        Self::PythonInspect,
+        Self::PythonNoUserSite,
+        Self::PythonPlatLibDir,
+        Self::PythonUserBase,
         Self::VirtualEnv,
     ];
 
@@ -39,6 +52,10 @@ impl ForbiddenVar {
             Self::PipPrefix => "PIP_PREFIX",
             Self::PipRoot => "PIP_ROOT",
             Self::PythonHome => "PYTHONHOME",
+            Self::PythonInspect => "PYTHONINSPECT",
+            Self::PythonNoUserSite => "PYTHONNOUSERSITE",
+            Self::PythonPlatLibDir => "PYTHONPLATLIBDIR",
+            Self::PythonUserBase => "PYTHONUSERBASE",
             Self::VirtualEnv => "VIRTUAL_ENV",
         }
     }
@@ -62,6 +79,25 @@ impl ForbiddenVar {
                 "which makes Python look for its standard library in that directory instead \
                  of the Python installed by this buildpack, so Python fails to start or mixes \
                  two installations."
+            }
+            Self::PythonInspect => {
+                "which makes Python wait for interactive input after each command it runs, so \
+                 the build's Python commands don't finish."
+            }
+            Self::PythonNoUserSite => {
+                "which changes the directories Python searches for packages, differently at \
+                 build time and when the app runs; the buildpack installs the app's packages \
+                 into its virtual environment, where Python finds them without it."
+            }
+            Self::PythonPlatLibDir => {
+                "which makes Python look for its standard library's compiled modules in \
+                 another directory than the one the buildpack's Python has them in, so Python \
+                 fails to start."
+            }
+            Self::PythonUserBase => {
+                "which makes Python and pip load and install packages in that user directory, \
+                 outside the app's virtual environment, so code from there runs while the \
+                 buildpack sets up the environment and is missing when the app runs."
             }
             Self::VirtualEnv => {
                 "but the buildpack creates the app's virtual environment itself and sets \
@@ -92,17 +128,45 @@ fn is_pip_false(value: &str) -> bool {
 pub(crate) enum ChecksError {
     /// One or more forbidden variables are set (each listed once, in a fixed order).
     ForbiddenEnvVars(Vec<ForbiddenVar>),
+    /// `PIP_NO_INDEX` is on and `PIP_FIND_LINKS` isn't set: pip can't find any package.
+    NoIndexWithoutFindLinks,
+    /// `BP_PYTHON_COMMAND_TIMEOUT` isn't a time limit.
+    InvalidTimeLimit(crate::limited_command::InvalidTimeLimit),
 }
 
-/// Rejects the forbidden variables set in the build's process env or its platform env.
+/// Rejects the forbidden variables set in the build's process env or its platform env, and
+/// settings that would make a step fail.
 pub(crate) fn check_build_environment(platform_env: &libcnb::Env) -> Result<(), ChecksError> {
-    check_environment([
+    let environments: [Vec<(std::ffi::OsString, std::ffi::OsString)>; 2] = [
         std::env::vars_os().collect(),
         platform_env
             .iter()
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect(),
-    ])
+    ];
+    check_environment(environments.clone())?;
+    check_no_index(&environments)?;
+    crate::limited_command::time_limit(platform_env).map_err(ChecksError::InvalidTimeLimit)?;
+    Ok(())
+}
+
+/// `PIP_NO_INDEX` turned on without `PIP_FIND_LINKS`: pip would find no package at all, not
+/// even the pip the buildpack installs, and fail with advice about the network.
+fn check_no_index<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+    environments: &[Vec<(K, V)>],
+) -> Result<(), ChecksError> {
+    let is_set = |name: &str, active: fn(&str) -> bool| {
+        environments.iter().flatten().any(|(key, value)| {
+            key.as_ref() == OsStr::new(name) && active(value.as_ref().to_string_lossy().trim())
+        })
+    };
+    if is_set("PIP_NO_INDEX", |value| {
+        !value.is_empty() && !is_pip_false(value)
+    }) && !is_set("PIP_FIND_LINKS", |value| !value.is_empty())
+    {
+        return Err(ChecksError::NoIndexWithoutFindLinks);
+    }
+    Ok(())
 }
 
 /// Rejects the forbidden variables found in any of `environments`.
@@ -155,6 +219,20 @@ impl ChecksError {
                     "},
                 )
             }
+            Self::NoIndexWithoutFindLinks => ErrorMessage::new(
+                "PIP_NO_INDEX is set without PIP_FIND_LINKS",
+                formatdoc! {"
+                    The build environment sets PIP_NO_INDEX, which stops pip from using any
+                    package index, but not PIP_FIND_LINKS, which would tell pip where else to
+                    find packages. pip could install nothing, not even the pip the buildpack
+                    installs first.
+
+                    For an offline build, also set PIP_FIND_LINKS to a directory (or URL) holding
+                    the wheels of every package the app needs, and of pip. Otherwise remove
+                    PIP_NO_INDEX from the build's environment.
+                "},
+            ),
+            Self::InvalidTimeLimit(error) => error.message(),
         }
     }
 }
@@ -194,6 +272,42 @@ mod tests {
                 ForbiddenVar::VirtualEnv
             ]))
         );
+    }
+
+    #[test]
+    fn python_startup_variables_are_rejected() {
+        assert_eq!(
+            check_environment([env(&[
+                ("PYTHONUSERBASE", "/tmp/u"),
+                ("PYTHONINSPECT", "1"),
+                ("PYTHONPLATLIBDIR", "lib64"),
+                ("PYTHONNOUSERSITE", "1"),
+                ("PIP_ROOT", "/")
+            ])]),
+            Err(ChecksError::ForbiddenEnvVars(vec![
+                ForbiddenVar::PipRoot,
+                ForbiddenVar::PythonInspect,
+                ForbiddenVar::PythonNoUserSite,
+                ForbiddenVar::PythonPlatLibDir,
+                ForbiddenVar::PythonUserBase,
+            ]))
+        );
+    }
+
+    #[test]
+    fn no_index_needs_find_links() {
+        assert_eq!(
+            check_no_index(&[env(&[("PIP_NO_INDEX", "1")]), env(&[])]),
+            Err(ChecksError::NoIndexWithoutFindLinks)
+        );
+        assert_eq!(
+            check_no_index(&[
+                env(&[("PIP_NO_INDEX", "1")]),
+                env(&[("PIP_FIND_LINKS", "/w")])
+            ]),
+            Ok(())
+        );
+        assert_eq!(check_no_index(&[env(&[("PIP_NO_INDEX", "off")])]), Ok(()));
     }
 
     #[test]

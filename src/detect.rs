@@ -30,11 +30,15 @@ pub(crate) fn is_requirements_misspelling(name: &str) -> bool {
 /// Returns the Python project files found in the app directory, in [`PYTHON_PROJECT_FILES`] order.
 ///
 /// Only names are checked, never contents. A broken symlink or a directory with one of these
-/// names does not count, and an entry that can't be inspected is treated as absent.
+/// names does not count, and an entry that can't be inspected is treated as absent. A named pipe
+/// or device does count, so that the build can say what is wrong with it.
 pub(crate) fn python_project_files(app_dir: &Path) -> Vec<&'static str> {
     PYTHON_PROJECT_FILES
         .into_iter()
-        .filter(|name| app_dir.join(name).is_file())
+        .filter(|name| {
+            crate::app_file::inspect(&app_dir.join(name))
+                .is_ok_and(crate::app_file::Entry::is_present_non_directory)
+        })
         .collect()
 }
 

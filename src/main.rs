@@ -1,3 +1,4 @@
+mod app_file;
 mod checks;
 mod dependencies;
 mod detect;
@@ -6,6 +7,7 @@ mod error_message;
 mod errors;
 mod inventory;
 mod layers;
+mod limited_command;
 mod package_manager;
 mod packaging_tool_versions;
 mod python_version;

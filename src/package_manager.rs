@@ -55,9 +55,12 @@ pub(crate) enum PackageManagerError {
         manager: PackageManager,
         missing: &'static str,
     },
+    /// A named pipe, socket or device named like one of the package managers' files.
+    NotAFile(crate::app_file::AppFileError),
 }
 
 pub(crate) fn determine(app_dir: &Path) -> Result<PackageManager, PackageManagerError> {
+    reject_special_files(app_dir)?;
     let found: Vec<PackageManager> = ALL
         .into_iter()
         .filter(|manager| {
@@ -80,6 +83,31 @@ pub(crate) fn determine(app_dir: &Path) -> Result<PackageManager, PackageManager
         }),
         _ => Err(PackageManagerError::Multiple(found)),
     }
+}
+
+/// A named pipe, socket or device where a package manager's file goes is an error naming it:
+/// counting it as absent would give wrong advice ("No package manager files were found").
+fn reject_special_files(app_dir: &Path) -> Result<(), PackageManagerError> {
+    for file in [
+        "requirements.txt",
+        "Pipfile",
+        "Pipfile.lock",
+        "poetry.lock",
+        "uv.lock",
+        "pyproject.toml",
+    ] {
+        if let Ok(crate::app_file::Entry::Special(what)) =
+            crate::app_file::inspect(&app_dir.join(file))
+        {
+            return Err(PackageManagerError::NotAFile(
+                crate::app_file::AppFileError::NotAFile {
+                    file: file.to_string(),
+                    what,
+                },
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The file that must accompany the package manager's marker file, when it is absent.
@@ -151,6 +179,7 @@ impl PackageManagerError {
                 "},
             ),
             Self::MissingFile { manager, missing } => missing_file_message(*manager, missing),
+            Self::NotAFile(error) => error.message(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! shown as `https://****@host/simple`. Every package manager module should print commands and
 //! stream output through [`redact_credentials`] / [`RedactingWriter`].
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use url::Url;
 
@@ -125,6 +126,23 @@ impl<W: Write> Drop for RedactingWriter<W> {
     }
 }
 
+/// `text` (from a file of the app or a tool's output) made safe to put in a message: URL
+/// credentials redacted ([`redact_credentials`]) and every control character other than line
+/// feed and tab shown as `<U+001B>`, so that no escape sequence reaches the terminal and no NUL
+/// byte is hidden. A carriage return ending a line is dropped.
+pub(crate) fn for_message(text: &str) -> String {
+    let redacted = redact_credentials(&text.replace("\r\n", "\n"));
+    let mut result = String::with_capacity(redacted.len());
+    for character in redacted.chars() {
+        if character.is_control() && !matches!(character, '\n' | '\t') {
+            let _ = write!(result, "<U+{:04X}>", u32::from(character));
+        } else {
+            result.push(character);
+        }
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +188,16 @@ mod tests {
             "https://host/p.tar.gz"
         );
         assert_eq!(url_without_credentials("/srv/p.tar.gz"), "/srv/p.tar.gz");
+    }
+
+    #[test]
+    fn messages_get_credentials_redacted_and_control_characters_escaped() {
+        assert_eq!(
+            for_message(
+                "A=1\0PIP_INDEX_URL=https://user:password@host/simple\0\x1b[31mred\r\nnext\r"
+            ),
+            "A=1<U+0000>PIP_INDEX_URL=https://****@host/simple<U+0000><U+001B>[31mred\nnext<U+000D>"
+        );
     }
 
     #[test]

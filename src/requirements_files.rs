@@ -8,7 +8,9 @@
 //! editable one only by its build files (`pyproject.toml`, `setup.py`, `setup.cfg`), since its
 //! code is used in place. Remote inputs (`-r https://…`, VCS URLs) are covered by their text only.
 
+use crate::app_file::{self, AppFileError};
 use crate::error_message::ErrorMessage;
+use crate::redact::for_message;
 use indoc::formatdoc;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -41,6 +43,9 @@ pub(crate) enum RequirementsFileError {
     NotUtf8(PathBuf),
     /// Any other I/O error reading a file.
     Read(PathBuf, io::Error),
+    /// A named pipe, socket or device, a file too large, or one that can't be read (the app's
+    /// one reader of files, [`crate::app_file`]).
+    File(AppFileError),
 }
 
 /// Reads `root_file` (e.g. `requirements.txt`, relative to `app_dir`) and everything it
@@ -82,11 +87,20 @@ impl State<'_> {
         if self.files.contains(&relative) {
             return Ok(());
         }
-        if path.is_dir() {
-            return Err(RequirementsFileError::IsDirectory(relative));
-        }
-        let bytes = fs::read(&path)
-            .map_err(|error| RequirementsFileError::Read(relative.clone(), error))?;
+        let bytes = match app_file::read(&path, &relative.display().to_string()) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                return Err(RequirementsFileError::Read(
+                    relative,
+                    io::Error::from(io::ErrorKind::NotFound),
+                ));
+            }
+            Err(AppFileError::NotAFile {
+                what: "a directory",
+                ..
+            }) => return Err(RequirementsFileError::IsDirectory(relative)),
+            Err(error) => return Err(RequirementsFileError::File(error)),
+        };
         let text = String::from_utf8(bytes)
             .map_err(|_| RequirementsFileError::NotUtf8(relative.clone()))?;
         self.files.push(relative.clone());
@@ -313,6 +327,11 @@ fn normalize(path: &Path) -> PathBuf {
     result
 }
 
+/// A path from a requirements file, as a message shows it (see [`for_message`]).
+fn shown(path: &Path) -> String {
+    for_message(&path.display().to_string())
+}
+
 impl RequirementsFileError {
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
@@ -322,40 +341,41 @@ impl RequirementsFileError {
                 option,
                 path,
             } => ErrorMessage::new(
-                format!("Missing requirements file: {}", path.display()),
+                format!("Missing requirements file: {}", shown(path)),
                 formatdoc! {"
                     Line {line} of {including} includes another file with `{option}`, but
                     {path} does not exist. pip looks for it relative to the directory of
                     {including}.
 
                     Fix the path on that line, or add the missing file to the app.
-                ", including = including_file.display(), path = path.display()},
+                ", including = shown(including_file), path = shown(path)},
             ),
             Self::IsDirectory(path) => ErrorMessage::new(
-                format!("Unable to read {}", path.display()),
+                format!("Unable to read {}", shown(path)),
                 formatdoc! {"
                     {path} is a directory, but pip needs a requirements file there.
 
                     Replace it with a file that lists the app's dependencies, one per line.
-                ", path = path.display()},
+                ", path = shown(path)},
             ),
             Self::NotUtf8(path) => ErrorMessage::new(
-                format!("Unable to read {}", path.display()),
+                format!("Unable to read {}", shown(path)),
                 formatdoc! {"
                     {path} is not valid UTF-8 text, so its requirements can't be read reliably.
 
                     Save the file with UTF-8 encoding (editors call it \"UTF-8\"; Windows
                     PowerShell's `>` writes UTF-16, for example), then build again.
-                ", path = path.display()},
+                ", path = shown(path)},
             ),
             Self::Read(path, error) => ErrorMessage::new(
-                format!("Unable to read {}", path.display()),
+                format!("Unable to read {}", shown(path)),
                 formatdoc! {"
                     {path} could not be read: {error}
 
                     Check that the file exists and is readable, then build again.
-                ", path = path.display()},
+                ", path = shown(path)},
             ),
+            Self::File(error) => error.message(),
         }
     }
 }
@@ -498,6 +518,34 @@ mod tests {
                 nested.txt is a directory, but pip needs a requirements file there.
 
                 Replace it with a file that lists the app's dependencies, one per line."}
+        );
+    }
+
+    #[test]
+    fn named_pipes_and_devices_are_refused_not_read() {
+        let app = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let fifo = outside.path().join("pipe.txt");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        write(
+            app.path(),
+            "requirements.txt",
+            format!("-r {}\n", fifo.display()).as_bytes(),
+        );
+        assert_eq!(
+            read(app.path()).unwrap_err().message().header,
+            format!("Unable to read {}", fifo.display())
+        );
+        write(app.path(), "requirements.txt", b"-c /dev/zero\n");
+        assert_eq!(
+            read(app.path()).unwrap_err().message().render(),
+            indoc::indoc! {"
+                Error: Unable to read /dev/zero
+
+                `/dev/zero` is a character device, not a file.
+
+                The buildpack reads /dev/zero as a regular file (a symbolic link to one is fine).
+                Replace it with a regular, readable file, then build again."}
         );
     }
 

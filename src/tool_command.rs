@@ -9,7 +9,8 @@
 //! - [`stream`]: prints the exact command (credentials redacted) and streams its output through
 //!   [`RedactingWriter`], keeping the captured output for error analysis.
 
-use crate::redact::{RedactingWriter, redact_credentials};
+use crate::limited_command::TAIL_LINES;
+use crate::redact::{RedactingWriter, for_message, redact_credentials};
 use bullet_stream::global::print;
 use bullet_stream::style;
 use fun_run::{CmdError, CommandWithName, NamedOutput};
@@ -87,16 +88,27 @@ pub(crate) fn failure_details(error: &CmdError) -> String {
             )
         }
         CmdError::NonZeroExitNotStreamed(output) => {
-            let text = redact_credentials(&format!(
+            // Credentials redacted, control characters escaped, the last lines only.
+            let text = for_message(&format!(
                 "{}{}",
                 output.stdout_lossy(),
                 output.stderr_lossy()
             ));
-            let lines: Vec<String> = text
-                .trim_end()
-                .lines()
+            let all: Vec<&str> = text.trim_end().lines().collect();
+            let kept = &all[all.len().saturating_sub(TAIL_LINES)..];
+            let mut lines: Vec<String> = kept
+                .iter()
                 .map(|line| format!("    {line}").trim_end().to_string())
                 .collect();
+            if kept.len() < all.len() {
+                lines.insert(
+                    0,
+                    format!(
+                        "    ({} earlier lines are not shown)",
+                        all.len() - kept.len()
+                    ),
+                );
+            }
             if lines.iter().all(String::is_empty) {
                 format!("{command} failed ({}) without any output.", output.status())
             } else {
@@ -140,6 +152,21 @@ mod tests {
             details,
             "`pip install --index-url https://****@example.com/simple x` failed (exit status: 1), with this output:\n\n    ERROR: No matching distribution found for x\n      (from https://****@example.com/simple)"
         );
+    }
+
+    #[test]
+    fn failure_details_keep_the_last_lines_escaped() {
+        let mut output = String::new();
+        for n in 1..=250 {
+            output.push_str("line ");
+            output.push_str(&n.to_string());
+            output.push_str("\x1b[0m\n");
+        }
+        let details = failure_details(&failed(&output, "", false));
+        let lines: Vec<&str> = details.lines().collect();
+        assert_eq!(lines[2], "    (50 earlier lines are not shown)");
+        assert_eq!(lines[3], "    line 51<U+001B>[0m");
+        assert_eq!(lines.last(), Some(&"    line 250<U+001B>[0m"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod processes_test;
 #[cfg(not(feature = "pack"))]
 mod python_hardening_test;
 mod python_test;
+mod robustness_test;
 mod runtimes_test;
 mod sbom_test;
 mod support;

@@ -261,12 +261,13 @@ fn digest_inputs(
     files
         .iter()
         .map(|file| {
-            let bytes = std::fs::read(app_dir.join(file)).map_err(|error| {
-                LockedDependenciesError::ReadInput {
+            let bytes = crate::app_file::read(&app_dir.join(file), file)
+                .map_err(|error| error.reason())
+                .and_then(|bytes| bytes.ok_or_else(|| "it does not exist".to_string()))
+                .map_err(|error| LockedDependenciesError::ReadInput {
                     file: (*file).to_string(),
-                    error: error.to_string(),
-                }
-            })?;
+                    error,
+                })?;
             let digest = format!("{:x}", Sha256::digest(&bytes));
             Ok(((*file).to_string(), digest))
         })

@@ -15,6 +15,8 @@ pub(crate) enum PythonVersionError {
     TooLarge {
         file: &'static str,
     },
+    /// A named pipe, socket or device named like a version file.
+    NotAFile(crate::app_file::AppFileError),
     NotUtf8 {
         file: &'static str,
         line: usize,
@@ -86,6 +88,7 @@ impl PythonVersionError {
         match self {
             Self::ReadFile { file, error } => read_file_message(file, error),
             Self::TooLarge { file } => too_large_message(file),
+            Self::NotAFile(error) => error.message(),
             Self::NotUtf8 { file, line } => not_utf8_message(file, *line),
             Self::ControlCharacter {
                 file,

@@ -12,9 +12,10 @@
 //!   the Python version reported by the app's Python, arch, distro); the Django version; a digest
 //!   of the installed distributions (name, version and their `RECORD`, which lists every
 //!   installed file with its hash); a digest of the app's files before collectstatic; a digest
-//!   of the env the commands run with (names and SHA-256 of values, never a value in clear;
-//!   `CNB_*` and shell bookkeeping such as `HOSTNAME` are left out: the lifecycle sets them per
-//!   build and Django doesn't read them). The per-entry digests behind each digest are kept in
+//!   of the env the commands run with (names and salted SHA-256 of values, never a value in
+//!   clear nor a plain digest that a guessed value could be checked against: the random salt is
+//!   made when the layer is first stored and kept in it; `CNB_*` and shell bookkeeping such as
+//!   `HOSTNAME` are left out: the lifecycle sets them per build and Django doesn't read them). The per-entry digests behind each digest are kept in
 //!   `result.json`, only to name what changed when the cache is discarded.
 //! - **Order**: files, then `result.json`, then the layer metadata, so a build that stops midway
 //!   leaves metadata that doesn't deserialise and the next build discards the layer.
@@ -24,6 +25,7 @@
 use crate::PythonBuildpack;
 use crate::errors::BuildpackError;
 use crate::layers::runtime_key::{RuntimeKey, input_changes, version_change};
+use crate::limited_command::{self, Output, RunError};
 use libcnb::Env;
 use libcnb::build::BuildContext;
 use libcnb::data::layer::LayerName;
@@ -32,14 +34,16 @@ use libcnb::layer::{CachedLayerDefinition, InvalidMetadataAction, LayerRef, Rest
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// Bump when what the layer holds or how the key is computed changes.
-const FORMAT_VERSION: &str = "1";
+const FORMAT_VERSION: &str = "2";
 
 /// Env vars that say nothing about the app: set per build by the lifecycle or the shell.
 const IGNORED_ENV_VARS: [&str; 5] = ["HOSTNAME", "OLDPWD", "PWD", "SHLVL", "_"];
@@ -74,7 +78,7 @@ pub(crate) struct InputDetails {
     app_files: BTreeMap<String, String>,
     /// Normalised distribution name → version and SHA-256 of its `RECORD`.
     packages: BTreeMap<String, String>,
-    /// Env var name → SHA-256 of its value.
+    /// Env var name → salted SHA-256 of its value ([`env_digests`]).
     env: BTreeMap<String, String>,
 }
 
@@ -85,6 +89,8 @@ struct StoredResult {
     /// Paths (relative to the app dir) the commands removed.
     removed: Vec<String>,
     inputs: InputDetails,
+    /// The random salt of the env digests (hex), kept for the next build's comparison.
+    salt: String,
 }
 
 /// This build's cache key, with its details.
@@ -92,6 +98,7 @@ struct StoredResult {
 pub(crate) struct Inputs {
     pub(crate) metadata: CollectstaticMetadata,
     details: InputDetails,
+    salt: String,
 }
 
 /// What the app's Python says about itself.
@@ -107,10 +114,13 @@ struct Probe {
 /// its `RECORD` (which lists every installed file with its hash; `PKG-INFO` for a legacy
 /// `.egg-info`). Scans the directories itself: importing `importlib.metadata` would take
 /// several times as long as the whole scan.
+///
+/// Run isolated (`-I`), so no module of the app can shadow the ones it imports; the directories
+/// collectstatic also sees first (the app's, then `PYTHONPATH`'s) are its arguments.
 const PROBE: &str = r#"import hashlib, os, sys
 print("%d.%d.%d" % sys.version_info[:3])
 seen = set()
-for entry in sys.path:
+for entry in sys.argv[1:] + sys.path:
     directory = entry or "."
     try:
         names = sorted(os.listdir(directory))
@@ -181,12 +191,17 @@ impl Inputs {
         env: &Env,
         django_version: &str,
         app_files: &Snapshot,
+        limit: Duration,
     ) -> Result<Self, CacheError> {
-        let probe = probe(&context.app_dir, env)?;
+        let probe = probe(&context.app_dir, env, limit)?;
+        let salt = match read_result(&context.layers_dir.join(layer_name().as_str())) {
+            Ok(result) if !result.salt.is_empty() => result.salt,
+            _ => new_salt()?,
+        };
         let details = InputDetails {
             app_files: app_files.entries(),
             packages: probe.packages,
-            env: env_digests(env),
+            env: env_digests(env, &salt),
         };
         let metadata = CollectstaticMetadata {
             format_version: FORMAT_VERSION.to_string(),
@@ -201,7 +216,11 @@ impl Inputs {
             app_files: digest_map(&details.app_files),
             env: digest_map(&details.env),
         };
-        Ok(Self { metadata, details })
+        Ok(Self {
+            metadata,
+            details,
+            salt,
+        })
     }
 
     /// One sentence per input that differs from the cached layer's; `cached_details` (from the
@@ -274,41 +293,77 @@ fn list(names: &[String]) -> String {
     }
 }
 
-fn probe(app_dir: &Path, env: &Env) -> Result<Probe, CacheError> {
-    let action = "listing the installed packages with 'python -c <list installed packages>'";
-    let output = Command::new("python")
-        .args(["-c", PROBE])
-        .current_dir(app_dir)
-        .env_clear()
-        .envs(env)
-        .output()
-        .map_err(|error| CacheError {
-            action: action.to_string(),
-            details: error.to_string(),
-        })?;
-    if !output.status.success() {
-        return Err(CacheError {
-            action: action.to_string(),
-            details: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Probe::parse(&stdout).ok_or_else(|| CacheError {
+fn probe(app_dir: &Path, env: &Env, limit: Duration) -> Result<Probe, CacheError> {
+    let action = "listing the installed packages with 'python -I -c <list installed packages>'";
+    let failed = |details: String| CacheError {
         action: action.to_string(),
-        details: format!("Its output could not be understood: {}", stdout.trim()),
-    })
+        details,
+    };
+    let mut command = Command::new("python");
+    command
+        .args(["-I", "-c", PROBE])
+        .arg(app_dir)
+        .args(
+            env.get("PYTHONPATH")
+                .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        )
+        .current_dir("/")
+        .env_clear()
+        .envs(env);
+    let finished = match limited_command::run(&mut command, limit, Output::Capture) {
+        Ok(finished) => finished,
+        Err(RunError::Spawn(error)) => return Err(failed(error.to_string())),
+        Err(RunError::TimedOut(timed_out)) => {
+            return Err(failed(format!(
+                "It was stopped after {} (the time limit, {}). Its last output:\n\n{}",
+                limited_command::describe_duration(timed_out.elapsed),
+                limited_command::TIME_LIMIT_VAR,
+                timed_out.tail.render("    ")
+            )));
+        }
+    };
+    if !finished.status.success() {
+        return Err(failed(finished.tail.render("    ")));
+    }
+    let stdout = String::from_utf8_lossy(&finished.stdout);
+    Probe::parse(&stdout)
+        .filter(|_| !finished.truncated)
+        .ok_or_else(|| {
+            failed(format!(
+                "Its output could not be understood:\n\n{}",
+                finished.tail.render("    ")
+            ))
+        })
 }
 
-/// Name → SHA-256 of the value, for every var Django could read.
-fn env_digests(env: &Env) -> BTreeMap<String, String> {
+/// A new random salt for the env digests, hex.
+fn new_salt() -> Result<String, CacheError> {
+    let mut bytes = [0u8; 32];
+    let path = Path::new("/dev/urandom");
+    fs::File::open(path)
+        .and_then(|mut file| io::Read::read_exact(&mut file, &mut bytes))
+        .map_err(|error| CacheError::io("reading", path, &error))?;
+    Ok(bytes.iter().fold(String::new(), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    }))
+}
+
+/// Name → salted SHA-256 of the name and value, for every var Django could read. With the salt
+/// random and per cache, no digest can be compared with one of a guessed value computed
+/// elsewhere, nor with the digests of another app's cache.
+fn env_digests(env: &Env, salt: &str) -> BTreeMap<String, String> {
     env.iter()
         .map(|(name, value)| (name.to_string_lossy().into_owned(), value))
         .filter(|(name, _)| !name.starts_with("CNB_") && !IGNORED_ENV_VARS.contains(&name.as_str()))
         .map(|(name, value)| {
-            (
-                name,
-                format!("{:x}", Sha256::digest(value.as_encoded_bytes())),
-            )
+            let mut hasher = Sha256::new();
+            for part in [salt.as_bytes(), name.as_bytes(), value.as_encoded_bytes()] {
+                hasher.update((part.len() as u64).to_le_bytes());
+                hasher.update(part);
+            }
+            (name, format!("{:x}", hasher.finalize()))
         })
         .collect()
 }
@@ -570,6 +625,7 @@ pub(crate) fn store(
             .map(|path| path.to_string_lossy().into_owned())
             .collect(),
         inputs: inputs.details.clone(),
+        salt: inputs.salt.clone(),
     };
     let path = layer_dir.join("result.json");
     let json = serde_json::to_vec(&result).map_err(|error| CacheError {
@@ -732,6 +788,7 @@ mod tests {
         let inputs = Inputs {
             metadata: metadata(),
             details: InputDetails::default(),
+            salt: "s".to_string(),
         };
         assert!(inputs.changes(&metadata(), None).is_empty());
     }
@@ -761,6 +818,7 @@ mod tests {
                 packages: details(&[("django", "5.2.20 y"), ("six", "1.16.0 z")]),
                 env: details(&[("SECRET", "s2")]),
             },
+            salt: "s".to_string(),
         };
         assert_eq!(
             inputs.changes(&cached, Some(&cached_details)),
@@ -791,6 +849,7 @@ mod tests {
         let inputs = Inputs {
             metadata: metadata(),
             details: InputDetails::default(),
+            salt: "s".to_string(),
         };
         assert_eq!(
             inputs.changes(&cached, None),
@@ -826,7 +885,7 @@ mod tests {
         assert_eq!(
             toml::to_string(&metadata()).unwrap(),
             indoc::indoc! {r#"
-                format_version = "1"
+                format_version = "2"
                 django_version = "5.2.19"
                 packages = "p"
                 app_files = "a"
@@ -842,19 +901,23 @@ mod tests {
     }
 
     #[test]
-    fn env_digests_hide_values_and_skip_per_build_vars() {
+    fn env_digests_are_salted_and_skip_per_build_vars() {
         let mut env = Env::new();
         env.insert("SECRET_KEY", "hunter2");
         env.insert("CNB_LAYERS_DIR", "/layers/x");
         env.insert("HOSTNAME", "abc123");
-        let digests = env_digests(&env);
-        assert_eq!(
-            digests,
-            details(&[(
-                "SECRET_KEY",
-                "f52fbd32b2b3b86ff88ef6c490628285f482af15ddcb29541f94bcf526a3f6c7"
-            )])
+        let digests = env_digests(&env, "salt1");
+        assert_eq!(digests.keys().collect::<Vec<_>>(), ["SECRET_KEY"]);
+        // Not the plain SHA-256 of the value, and another salt gives another digest.
+        assert_ne!(
+            digests["SECRET_KEY"],
+            "f52fbd32b2b3b86ff88ef6c490628285f482af15ddcb29541f94bcf526a3f6c7"
         );
+        assert_ne!(digests, env_digests(&env, "salt2"));
+        assert_eq!(digests, env_digests(&env, "salt1"));
+        let salt = new_salt().unwrap();
+        assert_eq!(salt.len(), 64);
+        assert_ne!(salt, new_salt().unwrap());
     }
 
     #[test]
@@ -979,6 +1042,7 @@ mod tests {
         let inputs = Inputs {
             metadata: metadata(),
             details: InputDetails::default(),
+            salt: "s".to_string(),
         };
         store(app_dir, layer.path(), &changes, &after, &inputs).unwrap();
 

@@ -241,7 +241,7 @@ struct DjangoSettings {
 /// Reads `DJANGO_SETTINGS_MODULE` from the project's `manage.py`.
 fn django_settings(project: &Project) -> Result<DjangoSettings, String> {
     let shown = project.manage_py.shown();
-    let manage_py = std::fs::read_to_string(project.dir.join("manage.py"))
+    let manage_py = read_source(&project.dir.join("manage.py"), &shown)
         .map_err(|error| format!("{shown} could not be read: {error}"))?;
     let module = string_assigned_after(&manage_py, "DJANGO_SETTINGS_MODULE")
         .filter(|module| is_dotted_name(module))
@@ -264,7 +264,7 @@ impl DjangoSettings {
         let setting = format!("{kind}_APPLICATION");
         let module_name = kind.to_lowercase();
         let from_settings = self.path.as_ref().and_then(|path| {
-            let source = std::fs::read_to_string(project.dir.join(path)).ok()?;
+            let source = read_source(&project.dir.join(path), path).ok()?;
             let dotted = string_assigned_after(&source, &setting)?;
             Some(DjangoApplication {
                 dotted,
@@ -407,7 +407,8 @@ fn detect_module_app(
         modules
             .iter()
             .filter_map(|module| {
-                let source = std::fs::read_to_string(app_dir.join(format!("{module}.py"))).ok()?;
+                let file = format!("{module}.py");
+                let source = read_source(&app_dir.join(&file), &file).ok()?;
                 let object = app_object(&source)?;
                 let interface = match *module {
                     "wsgi" => Interface::Wsgi,
@@ -548,6 +549,15 @@ fn imports_any(source: &str, packages: &[&str]) -> bool {
             })
         })
     })
+}
+
+/// A Python source file of the app, through the one reader of app files (so a named pipe named
+/// `app.py` can't block the build); not UTF-8 or absent is an error.
+fn read_source(path: &Path, shown: &str) -> Result<String, String> {
+    let bytes = crate::app_file::read(path, shown)
+        .map_err(|error| error.reason())?
+        .ok_or_else(|| "it does not exist".to_string())?;
+    String::from_utf8(bytes).map_err(|_| "it isn't UTF-8 text".to_string())
 }
 
 #[cfg(test)]

@@ -3,18 +3,20 @@
 use crate::PythonBuildpack;
 use crate::error_message::ErrorMessage;
 use crate::errors::BuildpackError;
+use crate::limited_command::{self, Output, RunError, TimedOut};
 use crate::steps::StepsError;
 use crate::steps::collectstatic_cache::{self, Changes, Inputs, Snapshot};
 use crate::steps::installed::InstalledPackages;
 use crate::steps::manage_py::ManagePy;
 use bullet_stream::global::print;
-use fun_run::{CmdError, CommandWithName};
+use bullet_stream::style;
 use indoc::formatdoc;
 use libcnb::build::BuildContext;
 use libcnb::layer::{EmptyLayerCause, LayerState};
 use libcnb::{Env, Platform};
 use std::path::Path;
 use std::process::{Command, ExitStatus};
+use std::time::Duration;
 
 #[derive(Debug)]
 pub(crate) enum DjangoError {
@@ -28,6 +30,11 @@ pub(crate) enum DjangoError {
     },
     /// `manage.py collectstatic` failed; its output was streamed.
     Collectstatic { command: String, status: ExitStatus },
+    /// A command ran out of time and was stopped.
+    TimedOut {
+        command: String,
+        timed_out: Box<TimedOut>,
+    },
     /// Reading the inputs of the static files cache, or storing or restoring its files, failed.
     Cache(collectstatic_cache::CacheError),
 }
@@ -42,6 +49,7 @@ pub(crate) fn collectstatic(
     env: &Env,
     installed: &InstalledPackages,
     manage_py: Option<&ManagePy>,
+    limit: Duration,
 ) -> Result<(), libcnb::Error<BuildpackError>> {
     let app_dir = &context.app_dir;
     let Some(manage_py) = manage_py else {
@@ -72,7 +80,7 @@ pub(crate) fn collectstatic(
 
     let before = Snapshot::take(app_dir).map_err(DjangoError::Cache)?;
     let inputs =
-        Inputs::gather(context, env, django_version, &before).map_err(DjangoError::Cache)?;
+        Inputs::gather(context, env, django_version, &before, limit).map_err(DjangoError::Cache)?;
     let layer = collectstatic_cache::open_layer(context, &inputs)?;
     match &layer.state {
         LayerState::Restored { .. } => {
@@ -102,7 +110,7 @@ pub(crate) fn collectstatic(
         } => {}
     }
 
-    if let Some(reason) = staticfiles_disabled(&project_dir, env, manage_py)? {
+    if let Some(reason) = staticfiles_disabled(&project_dir, env, manage_py, limit)? {
         print::bullet(format!("Skipping 'manage.py collectstatic' since {reason}"));
         collectstatic_cache::remove_layer(context).map_err(DjangoError::Cache)?;
         return Ok(());
@@ -111,23 +119,7 @@ pub(crate) fn collectstatic(
     print::bullet(format!(
         "Generating static files with Django {django_version}"
     ));
-    let mut command = python_command(
-        &project_dir,
-        env,
-        &["manage.py", "collectstatic", "--noinput"],
-    );
-    // As the user reproduces it from the app's root.
-    let name = manage_py.command_from_root(&command.name());
-    match print::sub_stream_cmd(&mut command) {
-        Ok(_) => {}
-        Err(CmdError::SystemError(_, error)) => Err(spawn_error(&name, &error))?,
-        Err(
-            CmdError::NonZeroExitAlreadyStreamed(output) | CmdError::NonZeroExitNotStreamed(output),
-        ) => Err(DjangoError::Collectstatic {
-            command: name,
-            status: *output.status(),
-        })?,
-    }
+    run_collectstatic(&project_dir, env, manage_py, limit)?;
 
     let after = Snapshot::take(app_dir).map_err(DjangoError::Cache)?;
     let changes = Changes::between(&before, &after);
@@ -148,6 +140,42 @@ pub(crate) fn collectstatic(
         collectstatic_cache::remove_layer(context).map_err(DjangoError::Cache)?;
     }
     Ok(())
+}
+
+/// Runs `manage.py collectstatic` in `project_dir`, its output streamed.
+fn run_collectstatic(
+    project_dir: &Path,
+    env: &Env,
+    manage_py: &ManagePy,
+    limit: Duration,
+) -> Result<(), DjangoError> {
+    let mut command = python_command(
+        project_dir,
+        env,
+        &["manage.py", "collectstatic", "--noinput"],
+    );
+    // As the user reproduces it from the app's root.
+    let name = manage_py.command_from_root("python manage.py collectstatic --noinput");
+    // Streamed as it comes and never accumulated: collectstatic can print a line per file.
+    let result = print::sub_stream_with(
+        format!(
+            "Running {}",
+            style::command("python manage.py collectstatic --noinput")
+        ),
+        |stdout, stderr| limited_command::run(&mut command, limit, Output::Stream(stdout, stderr)),
+    );
+    match result {
+        Ok(finished) if finished.status.success() => Ok(()),
+        Ok(finished) => Err(DjangoError::Collectstatic {
+            command: name,
+            status: finished.status,
+        }),
+        Err(RunError::Spawn(error)) => Err(spawn_error(&name, &error)),
+        Err(RunError::TimedOut(timed_out)) => Err(DjangoError::TimedOut {
+            command: name,
+            timed_out,
+        }),
+    }
 }
 
 /// Names a `manage.py` that isn't in the app's root, and the others as shallow as it.
@@ -177,23 +205,34 @@ fn staticfiles_disabled(
     project_dir: &Path,
     env: &Env,
     manage_py: &ManagePy,
+    limit: Duration,
 ) -> Result<Option<&'static str>, DjangoError> {
     let mut check = python_command(project_dir, env, &["manage.py", "help", "collectstatic"]);
-    let check_name = manage_py.command_from_root(&check.name());
-    let output = check
-        .output()
-        .map_err(|error| spawn_error(&check_name, &error))?;
-    if output.status.success() {
+    let check_name = manage_py.command_from_root("python manage.py help collectstatic");
+    let finished = match limited_command::run(&mut check, limit, Output::Capture) {
+        Ok(finished) => finished,
+        Err(RunError::Spawn(error)) => return Err(spawn_error(&check_name, &error)),
+        Err(RunError::TimedOut(timed_out)) => {
+            return Err(DjangoError::TimedOut {
+                command: check_name,
+                timed_out,
+            });
+        }
+    };
+    if finished.status.success() {
         return Ok(None);
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if let Some(reason) = skip_reason(&stderr) {
+    let stderr = String::from_utf8_lossy(&finished.stderr);
+    // An answer cut short can't be trusted to be only "Unknown command".
+    if !finished.truncated
+        && let Some(reason) = skip_reason(&stderr)
+    {
         return Ok(Some(reason));
     }
     Err(DjangoError::Check {
         command: check_name,
-        status: output.status,
-        output: format!("{}{stderr}", String::from_utf8_lossy(&output.stdout)),
+        status: finished.status,
+        output: finished.tail.render(""),
     })
 }
 
@@ -235,6 +274,13 @@ fn skip_reason(stderr: &str) -> Option<&'static str> {
     }
 }
 
+/// What usually makes a Django command hang at build time.
+const HANG_CAUSES: &str = "This usually means that the app's Django settings (or a module they import) \
+wait for something when they are loaded: most often a connection to a database, cache or other \
+service that can't be reached from the build, or code that waits for input. Make the settings \
+connect lazily, or only when the app runs; run the command locally to reproduce it. To skip \
+generating static files instead, set DISABLE_COLLECTSTATIC=1 in the build's environment.";
+
 /// `DISABLE_COLLECTSTATIC` turns the step off unless it is empty, `0` or `false`.
 fn is_enabled(value: &str) -> bool {
     !matches!(
@@ -253,6 +299,16 @@ fn describe_status(status: ExitStatus) -> String {
 impl DjangoError {
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
+            Self::TimedOut { command, timed_out } => limited_command::timed_out_message(
+                command,
+                if command.ends_with("help collectstatic") {
+                    "to find out whether the app uses Django's static files app"
+                } else {
+                    "to generate the app's static files"
+                },
+                timed_out,
+                HANG_CAUSES,
+            ),
             Self::Spawn { command, error } => ErrorMessage::new(
                 "Unable to run Django's manage.py",
                 formatdoc! {"

@@ -14,9 +14,9 @@ mod web_concurrency;
 use crate::PythonBuildpack;
 use crate::error_message::ErrorMessage;
 use crate::errors::BuildpackError;
-use libcnb::Env;
 use libcnb::build::BuildContext;
 use libcnb::data::launch::Launch;
+use libcnb::{Env, Platform};
 
 /// Every way the steps can fail.
 #[derive(Debug)]
@@ -57,10 +57,13 @@ pub(crate) fn run(
     env: &Env,
 ) -> Result<Launch, libcnb::Error<BuildpackError>> {
     let app_dir = &context.app_dir;
+    // Checked with the other settings before the build started.
+    let limit = crate::limited_command::time_limit(context.platform.env())
+        .unwrap_or(crate::limited_command::DEFAULT_TIME_LIMIT);
     let installed =
-        installed::installed_packages(app_dir, env).map_err(StepsError::InstalledPackages)?;
+        installed::installed_packages(env, limit).map_err(StepsError::InstalledPackages)?;
     let manage_py = manage_py::ManagePy::find(app_dir);
-    django::collectstatic(context, env, &installed, manage_py.as_ref())?;
+    django::collectstatic(context, env, &installed, manage_py.as_ref(), limit)?;
     let launch = processes::processes(app_dir, &installed, manage_py.as_ref())
         .map_err(StepsError::Procfile)?;
     if installed.gunicorn.is_some() || installed.uvicorn.is_some() {

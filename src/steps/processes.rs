@@ -71,12 +71,9 @@ pub(crate) fn processes(
     Ok(launch.build())
 }
 
+/// The Procfile's bytes, through the one reader of app files (regular files only, size capped).
 fn read_procfile(app_dir: &Path) -> Result<Option<Vec<u8>>, ProcfileError> {
-    match std::fs::read(app_dir.join("Procfile")) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(ProcfileError::Read(error.to_string())),
-    }
+    crate::app_file::read(&app_dir.join("Procfile"), "Procfile").map_err(ProcfileError::File)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Parsing the app's `Procfile`: one `<type>: <command>` declaration per line.
 
 use crate::error_message::ErrorMessage;
+use crate::redact::for_message;
 use indoc::formatdoc;
 use libcnb::data::launch::ProcessType;
 
@@ -15,8 +16,8 @@ pub(crate) struct Declaration {
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ProcfileError {
-    /// The Procfile could not be read.
-    Read(String),
+    /// The Procfile could not be read (or isn't a regular file).
+    File(crate::app_file::AppFileError),
     /// The bytes are not UTF-8; `line` is where the first invalid byte is.
     NotUtf8 { line: usize },
     /// A line that is neither blank, a comment, nor `<type>: <command>`.
@@ -27,6 +28,8 @@ pub(crate) enum ProcfileError {
         text: String,
         process_type: String,
     },
+    /// A command with a NUL byte, which no process can be started with.
+    NulInCommand { line: usize, process_type: String },
     /// A declaration with nothing after the colon.
     EmptyCommand { line: usize, process_type: String },
     /// A process type declared twice.
@@ -82,6 +85,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<Declaration>, ProcfileError> {
                 process_type: type_name.to_string(),
             });
         }
+        if command.contains('\0') {
+            return Err(ProcfileError::NulInCommand {
+                line,
+                process_type: type_name.to_string(),
+            });
+        }
         if let Some(first) = declarations
             .iter()
             .find(|declaration| declaration.process_type == process_type)
@@ -112,14 +121,7 @@ impl ProcfileError {
     pub(crate) fn message(&self) -> ErrorMessage {
         let header = "Invalid Procfile";
         match self {
-            Self::Read(error) => ErrorMessage::new(
-                "Unable to read the Procfile",
-                formatdoc! {"
-                    The Procfile in the root of the app could not be read: {error}
-
-                    Check that it is a regular file that the build can read.
-                "},
-            ),
+            Self::File(error) => error.message(),
             Self::NotUtf8 { line } => ErrorMessage::new(
                 header,
                 formatdoc! {"
@@ -128,6 +130,17 @@ impl ProcfileError {
                     Save the Procfile with UTF-8 encoding (the default of most editors).
                 "},
             ),
+            Self::NulInCommand { line, process_type } => ErrorMessage::new(
+                header,
+                formatdoc! {"
+                    Line {line} of the Procfile declares the process type '{process_type}' with a
+                    command that contains a NUL byte (U+0000). No process can be started with such
+                    a command.
+
+                    Remove the NUL byte: open the Procfile in an editor that shows invisible
+                    characters, or write the file again.
+                ", process_type = for_message(process_type)},
+            ),
             Self::NotADeclaration { line, text } => ErrorMessage::new(
                 header,
                 formatdoc! {"
@@ -135,7 +148,7 @@ impl ProcfileError {
                         {text}
 
                     {FORMAT_HELP}
-                "},
+                ", text = for_message(text)},
             ),
             Self::InvalidType {
                 line,
@@ -151,7 +164,7 @@ impl ProcfileError {
                     letters, digits, '.', '_' and '-'.
 
                     {FORMAT_HELP}
-                "},
+                ", text = for_message(text), process_type = for_message(process_type)},
             ),
             Self::EmptyCommand { line, process_type } => ErrorMessage::new(
                 header,
@@ -160,7 +173,7 @@ impl ProcfileError {
                     a command.
 
                     {FORMAT_HELP}
-                "},
+                ", process_type = for_message(process_type)},
             ),
             Self::Duplicate {
                 line,
@@ -173,7 +186,7 @@ impl ProcfileError {
                     is already declared on line {first_line}.
 
                     Each process type may be declared only once. Remove one of the two lines.
-                "},
+                ", process_type = for_message(process_type)},
             ),
             Self::Empty => ErrorMessage::new(
                 header,
@@ -357,6 +370,39 @@ mod tests {
                 Line 2 of the Procfile is not valid UTF-8 text.
 
                 Save the Procfile with UTF-8 encoding (the default of most editors)."}
+        );
+    }
+
+    #[test]
+    fn nul_in_a_command_is_refused_with_the_line() {
+        let error = parse(b"web: a\nworker: celery\0 worker\n").unwrap_err();
+        assert_eq!(
+            error.message().render(),
+            indoc::indoc! {"
+                Error: Invalid Procfile
+
+                Line 2 of the Procfile declares the process type 'worker' with a
+                command that contains a NUL byte (U+0000). No process can be started with such
+                a command.
+
+                Remove the NUL byte: open the Procfile in an editor that shows invisible
+                characters, or write the file again."}
+        );
+    }
+
+    #[test]
+    fn quoted_lines_are_escaped_and_redacted() {
+        let error =
+            parse(b"HOME=/root\0PIP_INDEX_URL=https://user:secret@host/simple\0\x1b[2J:x\n")
+                .unwrap_err();
+        let text = error.message().render();
+        assert!(!text.contains("secret"), "{text}");
+        assert!(!text.contains('\0') && !text.contains('\x1b'), "{text}");
+        assert!(
+            text.contains(
+                "    HOME=/root<U+0000>PIP_INDEX_URL=https://****@host/simple<U+0000><U+001B>[2J:x"
+            ),
+            "{text}"
         );
     }
 

@@ -8,6 +8,7 @@
 use crate::PythonBuildpack;
 use crate::errors::BuildpackError;
 use bullet_stream::global::print;
+use libcnb::Platform;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
 use libcnb::layer::UncachedLayerDefinition;
@@ -39,7 +40,33 @@ pub(crate) fn install(
         "WEB_CONCURRENCY (the number of gunicorn and uvicorn workers) defaults at launch to \
          (2 x CPUs) + 1, at most one per 256 MiB of memory; set WEB_CONCURRENCY to override it",
     );
+    let value = context
+        .platform
+        .env()
+        .get("WEB_CONCURRENCY")
+        .cloned()
+        .or_else(|| std::env::var_os("WEB_CONCURRENCY"));
+    if let Some(warning) = value.and_then(|value| invalid_value_warning(&value.to_string_lossy())) {
+        print::warning(warning);
+    }
     Ok(())
+}
+
+/// A warning for a user's `WEB_CONCURRENCY` that isn't a positive whole number (which the
+/// launch-time program keeps as it is, and gunicorn then fails to start with); an empty value
+/// counts as unset.
+fn invalid_value_warning(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed.parse::<u32>().is_ok_and(|workers| workers > 0) {
+        return None;
+    }
+    Some(format!(
+        "WEB_CONCURRENCY is set to '{}', which isn't a positive whole number of workers.\n\
+         \n\
+         A WEB_CONCURRENCY you set is used as it is, and gunicorn and uvicorn fail to start with \
+         this one. Set it to a number such as 4, or unset it to get the default.",
+        crate::redact::for_message(value)
+    ))
 }
 
 #[cfg(test)]
@@ -152,6 +179,23 @@ mod tests {
         let dir = root(&[]);
         let output = run(dir.path(), None);
         assert!(output.starts_with("WEB_CONCURRENCY = \""), "{output}");
+    }
+
+    #[test]
+    fn values_that_are_not_a_worker_count_are_warned_about() {
+        for value in ["4", " 12 ", ""] {
+            assert_eq!(invalid_value_warning(value), None, "{value}");
+        }
+        assert_eq!(
+            invalid_value_warning("abc").unwrap(),
+            "WEB_CONCURRENCY is set to 'abc', which isn't a positive whole number of workers.\n\
+             \n\
+             A WEB_CONCURRENCY you set is used as it is, and gunicorn and uvicorn fail to start \
+             with this one. Set it to a number such as 4, or unset it to get the default."
+        );
+        for value in ["0", "-2", "2.5", "4 workers"] {
+            assert!(invalid_value_warning(value).is_some(), "{value}");
+        }
     }
 
     #[test]

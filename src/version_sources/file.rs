@@ -1,19 +1,18 @@
 //! Reading a version file cheaply and safely: absent, unreadable, too large, not UTF-8 and
 //! control characters are told apart.
 
+use crate::app_file::{self, AppFileError, Entry};
 use crate::python_version::PythonVersionError;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
-/// Far larger than any real version file or lockfile; guards against reading a huge file.
-const MAX_SIZE: u64 = 8 * 1024 * 1024;
-
-/// Reads `file` from the app directory.
+/// Reads `file` from the app directory, through the buildpack's one reader of app files
+/// ([`crate::app_file`]).
 ///
-/// Returns `Ok(None)` when there is no regular file by that name (nothing there, a broken
-/// symlink, a directory, a FIFO...), the same rule detection uses, so a directory named
-/// `runtime.txt` counts as no `runtime.txt`. A UTF-8 byte order mark is skipped.
+/// Returns `Ok(None)` when there is nothing by that name (or a broken symlink) or a directory,
+/// the same rule detection uses, so a directory named `runtime.txt` counts as no `runtime.txt`.
+/// A named pipe, socket or device by that name is an error naming it. A UTF-8 byte order mark
+/// is skipped.
 pub(super) fn read_text(
     app_dir: &Path,
     file: &'static str,
@@ -23,21 +22,20 @@ pub(super) fn read_text(
         file,
         error: error.to_string(),
     };
-    let metadata = match path.metadata() {
-        Ok(metadata) => metadata,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(read_error(error)),
-    };
-    if !metadata.is_file() {
+    if app_file::inspect(&path).map_err(read_error)? == Entry::Directory {
         return Ok(None);
     }
-    let mut bytes = Vec::new();
-    File::open(&path)
-        .and_then(|opened| opened.take(MAX_SIZE + 1).read_to_end(&mut bytes))
-        .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_SIZE {
-        return Err(PythonVersionError::TooLarge { file });
-    }
+    let bytes = match app_file::read(&path, file) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(None),
+        Err(AppFileError::TooLarge { .. }) => return Err(PythonVersionError::TooLarge { file }),
+        Err(AppFileError::Read { error, .. }) => {
+            return Err(PythonVersionError::ReadFile { file, error });
+        }
+        Err(error @ AppFileError::NotAFile { .. }) => {
+            return Err(PythonVersionError::NotAFile(error));
+        }
+    };
     let text = String::from_utf8(bytes).map_err(|error| {
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         PythonVersionError::NotUtf8 {
@@ -122,6 +120,37 @@ mod tests {
     }
 
     #[test]
+    fn named_pipes_and_devices_are_errors_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        nix::unistd::mkfifo(
+            &dir.path().join(".python-version"),
+            nix::sys::stat::Mode::S_IRWXU,
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("/dev/null", dir.path().join("runtime.txt")).unwrap();
+        assert_eq!(
+            read_text(dir.path(), ".python-version")
+                .unwrap_err()
+                .message()
+                .render(),
+            indoc::indoc! {"
+                Error: Unable to read .python-version
+
+                `.python-version` is a named pipe (FIFO), not a file.
+
+                The buildpack reads .python-version as a regular file (a symbolic link to one is fine).
+                Replace it with a regular, readable file, then build again."}
+        );
+        assert!(matches!(
+            read_text(dir.path(), "runtime.txt"),
+            Err(PythonVersionError::NotAFile(AppFileError::NotAFile {
+                what: "a character device",
+                ..
+            }))
+        ));
+    }
+
+    #[test]
     fn symlink_loops_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink("runtime.txt", dir.path().join("runtime.txt")).unwrap();
@@ -159,8 +188,8 @@ mod tests {
     #[test]
     fn rejects_huge_files() {
         let dir = tempfile::tempdir().unwrap();
-        let file = File::create(dir.path().join("Pipfile.lock")).unwrap();
-        file.set_len(MAX_SIZE + 1).unwrap();
+        let file = std::fs::File::create(dir.path().join("Pipfile.lock")).unwrap();
+        file.set_len(app_file::MAX_SIZE + 1).unwrap();
         assert_eq!(
             read_text(dir.path(), "Pipfile.lock"),
             Err(PythonVersionError::TooLarge {
