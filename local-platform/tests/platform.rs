@@ -27,6 +27,7 @@ use serde_json as _;
 use sha2 as _;
 use tempfile as _;
 use toml as _;
+use which as _;
 
 const SHELL_BUILDPACK: &str = "tests/fixtures/shell_buildpack";
 
@@ -569,8 +570,8 @@ fn the_default_process_answers_http_and_the_launch_env_is_composed() {
         });
         context.start_container(
             ContainerConfig::new()
-                .entrypoint("launcher")
-                .command(["worker", "given"]),
+                .entrypoint("worker")
+                .command(["given"]),
             |container| {
                 assert_eq!(container.logs_wait().stdout, "worker args: given\n");
             },

@@ -17,6 +17,7 @@ use serde as _;
 use serde_json as _;
 use sha2 as _;
 use toml as _;
+use which as _;
 
 fn build(app_files: &[&str]) -> (bool, Output, tempfile::TempDir) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

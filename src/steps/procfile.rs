@@ -76,13 +76,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<Declaration>, ProcfileError> {
                 text: trimmed.to_string(),
             });
         }
-        let process_type = normalise_process_type(type_name).ok_or_else(|| {
-            ProcfileError::InvalidType {
+        let process_type =
+            normalise_process_type(type_name).ok_or_else(|| ProcfileError::InvalidType {
                 line,
                 text: trimmed.to_string(),
                 process_type: type_name.to_string(),
-            }
-        })?;
+            })?;
         let command = raw_command.trim();
         if command.is_empty() {
             return Err(ProcfileError::EmptyCommand {
@@ -203,7 +202,9 @@ impl ProcfileError {
                 written,
             } => {
                 let same_type = written.as_ref().map_or_else(String::new, |(first, this)| {
-                    format!("\n\n'{first}' and '{this}' are both the process type '{process_type}'.")
+                    format!(
+                        "\n\n'{first}' and '{this}' are both the process type '{process_type}'."
+                    )
                 });
                 ErrorMessage::new(
                     header,
@@ -411,7 +412,8 @@ mod tests {
 
     #[test]
     fn names_are_read_as_heroku_procfile_reads_them() {
-        let declarations = parse(b"Web: gunicorn app:app\nCelery_Worker: celery worker\nx: y\n").unwrap();
+        let declarations =
+            parse(b"Web: gunicorn app:app\nCelery_Worker: celery worker\nx: y\n").unwrap();
         assert_eq!(
             declarations,
             vec![
@@ -429,7 +431,13 @@ mod tests {
         // Names heroku/procfile rejects: '.', a space before the colon, a leading or trailing
         // '-' (or '_'), more than 63 characters.
         let long = format!("{}: x", "a".repeat(64));
-        for procfile in ["release.task: x", "web : x", "-web: x", "web_: x", long.as_str()] {
+        for procfile in [
+            "release.task: x",
+            "web : x",
+            "-web: x",
+            "web_: x",
+            long.as_str(),
+        ] {
             assert!(
                 matches!(
                     parse(procfile.as_bytes()),
@@ -458,7 +466,11 @@ mod tests {
         );
         assert!(matches!(
             parse(b"celery_worker: a\ncelery-worker: b\n"),
-            Err(ProcfileError::Duplicate { line: 2, first_line: 1, .. })
+            Err(ProcfileError::Duplicate {
+                line: 2,
+                first_line: 1,
+                ..
+            })
         ));
     }
 }
