@@ -282,11 +282,16 @@ impl Platform {
         let bp_layers_dir = self.buildpack_layers_dir();
         fs::create_dir_all(&bp_layers_dir)
             .map_err(|error| PlatformError::io("creating", &bp_layers_dir, &error))?;
+        output.line("===> RESTORING");
         let restored = if request.clear_cache {
+            // `pack build --clear-cache` runs the restorer with `-skip-restore` (since Platform
+            // API 0.10 the phase still runs): it restores no layer metadata or data, but the
+            // lifecycle's `MetadataRestorer` still writes `store.toml` from the previous image.
             remove_tree(&self.cache_dir())?;
+            output.line("Skipping buildpack layer analysis");
+            self.restore_store_toml(previous_image.as_ref(), &bp_layers_dir)?;
             BTreeMap::new()
         } else {
-            output.line("===> RESTORING");
             self.restore(previous_image.as_ref(), &bp_layers_dir, output)?
         };
 
@@ -621,10 +626,21 @@ impl Platform {
                 },
             );
         }
+        self.restore_store_toml(previous_image, bp_layers_dir)?;
+        Ok(restored)
+    }
+
+    /// `store.toml` comes back from the previous image, as the lifecycle's `MetadataRestorer`
+    /// writes it (`restoreStoreTOML`), whether or not layers are restored.
+    fn restore_store_toml(
+        &self,
+        previous_image: Option<&ImageRecord>,
+        bp_layers_dir: &Path,
+    ) -> Result<(), PlatformError> {
         if let Some(store) = previous_image.and_then(|image| image.store.as_ref()) {
             layers::write_metadata_toml(&bp_layers_dir.join("store.toml"), store)?;
         }
-        Ok(restored)
+        Ok(())
     }
 
     fn run_build(

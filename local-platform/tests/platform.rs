@@ -257,19 +257,26 @@ fn restore_follows_the_layer_types_table_and_round_trips_metadata_through_json()
 }
 
 #[test]
-fn clear_cache_restores_nothing() {
+fn clear_cache_restores_no_layer_but_keeps_store_toml() {
     TestRunner::default().build(config(&[("build.sh", RESTORE_MATRIX_BUILD)]), |context| {
         context.rebuild_with_clear_cache(
             config(&[("build.sh", RESTORE_MATRIX_BUILD)]).env("STEP", "2"),
             |context| {
-                assert_not_contains!(context.pack_stdout, "===> RESTORING");
+                assert_contains!(
+                    context.pack_stdout,
+                    "===> RESTORING\nSkipping buildpack layer analysis\n===> BUILDING\n"
+                );
                 for name in ["cached", "launch_only", "build_only", "launch_cached"] {
                     assert_contains!(
                         context.pack_stdout,
                         &format!("{name}.toml: none\n{name} dir: none\n")
                     );
                 }
-                assert_contains!(context.pack_stdout, "store.toml: none\n");
+                // The restorer still writes store.toml from the previous image.
+                assert_contains!(
+                    context.pack_stdout,
+                    "store.toml:\n[metadata]\nbuilds = 1.0\n"
+                );
             },
         );
     });
