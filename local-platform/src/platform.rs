@@ -423,7 +423,6 @@ impl Platform {
                 self.work_dir.join("home").to_string_lossy().into_owned(),
             ),
         ]);
-        env.extend(self.target.env());
         if !self.buildpack.clear_env {
             for (name, value) in self.platform_env()? {
                 match env.get(&name) {
@@ -448,6 +447,9 @@ impl Platform {
                 .to_string_lossy()
                 .into_owned(),
         );
+        // The lifecycle appends the target env after the platform env and the CNB_* dirs
+        // (`buildpack/build.go`, `buildpack/detect.go`), so a platform env file can't override it.
+        env.extend(self.target.env());
         Ok(env)
     }
 

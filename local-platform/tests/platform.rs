@@ -112,7 +112,9 @@ fn phases_get_the_cnb_env_and_platform_env_but_not_the_test_env() {
     TestRunner::default().build(
         config(&[("build.sh", build)])
             .env("GREETING", "hello world")
-            .env("PATH", "/opt/tools/bin"),
+            .env("PATH", "/opt/tools/bin")
+            // The lifecycle sets CNB_TARGET_* after the platform env: this can't override it.
+            .env("CNB_TARGET_ARCH", "bogus"),
         |context| {
             let stdout = &context.pack_stdout;
             let work = context.work_dir().display().to_string();
@@ -141,7 +143,7 @@ fn phases_get_the_cnb_env_and_platform_env_but_not_the_test_env() {
                 stdout,
                 "PATH=/opt/tools/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
             );
-            assert_contains!(stdout, "platform files: GREETING PATH \n");
+            assert_contains!(stdout, "platform files: CNB_TARGET_ARCH GREETING PATH \n");
             assert_not_contains!(stdout, "CARGO_MANIFEST_DIR");
             assert_not_contains!(stdout, "RUST_");
             assert_contains!(context.pack_stderr, "to stderr\n");
