@@ -193,7 +193,7 @@ pub fn launch_command(
     } else {
         let profiles = profiles(&image.layer_dirs, process_type, &image.app_dir)
             .map_err(|error| failed(format!("find profiles: {error}")))?;
-        let argv = bash_argv(
+        let shell_argv = bash_argv(
             &profiles,
             &working_dir,
             argv0,
@@ -202,8 +202,8 @@ pub fn launch_command(
         );
         let mut command = Command::new("/bin/bash");
         command
-            .arg0(&argv[0])
-            .args(&argv[1..])
+            .arg0(&shell_argv[0])
+            .args(&shell_argv[1..])
             .current_dir(&image.app_dir);
         command
     };

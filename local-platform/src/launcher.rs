@@ -7,6 +7,7 @@
 
 use crate::launch_env::{LaunchEnvError, files_in};
 use crate::layers::Process;
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// Where the launcher is in a CNB image.
@@ -136,29 +137,24 @@ pub(crate) fn bash_argv(
     command: &str,
     args: &[String],
 ) -> Vec<String> {
-    let mut script = String::new();
-    for profile in profiles {
-        script.push_str(&format!("source \"{profile}\"\n"));
-    }
-    script.push_str(&format!("cd \"{}\"\n", working_dir.display()));
-    if args.is_empty() {
-        script.push_str(r#"exec bash -c "$@""#);
+    let sources = profiles.iter().fold(String::new(), |mut sources, profile| {
+        let _ = writeln!(sources, "source \"{profile}\"");
+        sources
+    });
+    let exec = if args.is_empty() {
+        String::from(r#"exec bash -c "$@""#)
     } else {
-        let mut tokens = String::from(r#""$(eval echo \"$0\")""#);
-        for index in 1..=args.len() {
-            tokens.push_str(&format!(r#" "$(eval echo \"${{{index}}}\")""#));
-        }
-        script.push_str(&format!(r#"exec bash -c '{tokens}' "${{@:1}}""#));
-    }
-    let mut argv = vec![
-        String::from("bash"),
-        String::from("-c"),
-        script,
-        caller.to_string(),
-        command.to_string(),
-    ];
-    argv.extend(args.iter().cloned());
-    argv
+        let tokens: Vec<String> = std::iter::once(String::from(r#""$(eval echo \"$0\")""#))
+            .chain((1..=args.len()).map(|index| format!(r#""$(eval echo \"${{{index}}}\")""#)))
+            .collect();
+        format!(r#"exec bash -c '{}' "${{@:1}}""#, tokens.join(" "))
+    };
+    let script = format!("{sources}cd \"{}\"\n{exec}", working_dir.display());
+    [String::from("bash"), String::from("-c"), script]
+        .into_iter()
+        .chain([caller.to_string(), command.to_string()])
+        .chain(args.iter().cloned())
+        .collect()
 }
 
 #[cfg(test)]

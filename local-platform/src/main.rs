@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 // Dependencies of the library only.
 use command_fds as _;
+use filetime as _;
 #[cfg(test)]
 use indoc as _;
 use libcnb_data as _;
@@ -28,7 +29,7 @@ use toml as _;
 use which as _;
 
 /// The launcher's exit code when it fails before starting a process.
-#[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[expect(clippy::cast_possible_truncation)]
 const LAUNCH_EXIT_CODE: u8 = local_platform::LAUNCH_ERROR_CODE as u8;
 
 const USAGE: &str = "\

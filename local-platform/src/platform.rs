@@ -18,7 +18,9 @@
 
 use crate::PlatformError;
 use crate::buildpack::Buildpack;
-use crate::files::{copy_tree, digest_tree, fingerprint, move_tree, remove_tree, stamp_tree};
+use crate::files::{
+    copy_tree, digest_tree, fingerprint, move_tree, normalise_mtimes, remove_tree, stamp_tree,
+};
 use crate::layers::{self, BuildOutputFiles, LayerTypes, Process};
 use crate::output::Output;
 use crate::sbom::{self, SbomFile};
@@ -98,7 +100,7 @@ pub struct LayerSnapshot {
     pub types: LayerTypes,
     /// The layer's `[metadata]`, as stored in the image (JSON).
     pub metadata: serde_json::Value,
-    /// `sha256:...` over the layer's files (paths, contents, exec bits, symlink targets).
+    /// `sha256:...` over the layer's files (paths, contents, permission bits, symlink targets).
     pub digest: String,
     /// Bytes of regular files in the layer.
     pub bytes: u64,
@@ -289,7 +291,7 @@ impl Platform {
             // lifecycle's `MetadataRestorer` still writes `store.toml` from the previous image.
             remove_tree(&self.cache_dir())?;
             output.line("Skipping buildpack layer analysis");
-            self.restore_store_toml(previous_image.as_ref(), &bp_layers_dir)?;
+            restore_store_toml(previous_image.as_ref(), &bp_layers_dir)?;
             BTreeMap::new()
         } else {
             self.restore(previous_image.as_ref(), &bp_layers_dir, output)?
@@ -628,21 +630,8 @@ impl Platform {
                 },
             );
         }
-        self.restore_store_toml(previous_image, bp_layers_dir)?;
+        restore_store_toml(previous_image, bp_layers_dir)?;
         Ok(restored)
-    }
-
-    /// `store.toml` comes back from the previous image, as the lifecycle's `MetadataRestorer`
-    /// writes it (`restoreStoreTOML`), whether or not layers are restored.
-    fn restore_store_toml(
-        &self,
-        previous_image: Option<&ImageRecord>,
-        bp_layers_dir: &Path,
-    ) -> Result<(), PlatformError> {
-        if let Some(store) = previous_image.and_then(|image| image.store.as_ref()) {
-            layers::write_metadata_toml(&bp_layers_dir.join("store.toml"), store)?;
-        }
-        Ok(())
     }
 
     fn run_build(
@@ -712,6 +701,7 @@ impl Platform {
         let (image_layers, snapshots) =
             self.export_launch_layers(previous_image, build_output, restored, &mut spares, output)?;
         self.export_launch_sboms(sboms, &image_layers, &new_image_dir, output)?;
+        normalise_mtimes(&self.app_dir())?;
         move_tree(&self.app_dir(), &new_image_dir.join("app"))?;
         output.line("Adding 1/1 app layer(s)");
         if let Some(process) = build_output
@@ -856,6 +846,9 @@ impl Platform {
         spares: &mut Spares,
     ) -> Result<(String, u64), PlatformError> {
         let dir = self.buildpack_layers_dir().join(name);
+        // The exporter and the cacher write layers with normalised mtimes (a no-op for a
+        // restored layer, which already has them).
+        normalise_mtimes(&dir)?;
         let (stamp, bytes) = stamp_tree(&dir)?;
         let digest = match restored.get(name) {
             Some(restored) if restored.stamp == stamp => restored.sha.clone(),
@@ -1063,6 +1056,18 @@ impl Platform {
 
 /// `<work>/<marker>`: `<image id> <fingerprint>` of the last materialisation.
 const MATERIALISED_MARKER: &str = "materialised";
+
+/// `store.toml` comes back from the previous image, as the lifecycle's `MetadataRestorer`
+/// writes it (`restoreStoreTOML`), whether or not layers are restored.
+fn restore_store_toml(
+    previous_image: Option<&ImageRecord>,
+    bp_layers_dir: &Path,
+) -> Result<(), PlatformError> {
+    if let Some(store) = previous_image.and_then(|image| image.store.as_ref()) {
+        layers::write_metadata_toml(&bp_layers_dir.join("store.toml"), store)?;
+    }
+    Ok(())
+}
 
 fn unique_id() -> String {
     let nanos = std::time::SystemTime::now()

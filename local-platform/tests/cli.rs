@@ -8,6 +8,7 @@ use std::process::Command;
 
 // The library's dependencies, unused by this test crate.
 use command_fds as _;
+use filetime as _;
 use indoc as _;
 use libcnb_data as _;
 use serde as _;
@@ -39,6 +40,7 @@ fn cli(args: &[&str]) -> (bool, String, String) {
 }
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "one build, then each way to launch it")]
 fn build_then_launch_a_process_or_a_command() {
     let app = tempfile::tempdir().unwrap();
     std::fs::write(app.path().join("build.sh"), BUILD).unwrap();

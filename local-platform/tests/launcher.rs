@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 // The library's dependencies, unused by this test crate.
 use command_fds as _;
+use filetime as _;
 use libcnb_data as _;
 use serde as _;
 use serde_json as _;

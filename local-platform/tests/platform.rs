@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 // The library's dependencies, unused by this test crate.
 use command_fds as _;
+use filetime as _;
 #[cfg(feature = "pack")]
 use libcnb_test as _;
 use serde as _;
@@ -894,4 +895,46 @@ fn sboms_in_formats_the_buildpack_did_not_declare_fail_the_build_like_the_lifecy
             assert_not_contains!(context.pack_stdout, "launch.sbom");
         },
     );
+}
+
+#[test]
+fn export_normalises_mtimes_and_a_mode_change_is_a_new_layer() {
+    // A launch layer and a cached layer with a file each, and a file in the app; the mode of
+    // the launch layer's file comes from `$MODE`. From step 2 on, the build prints the mtime
+    // of the restored cached file.
+    let build = indoc! {r#"
+        if [[ "${STEP:-1}" != 1 ]]; then echo "restored mtime: $(stat -c %Y "$LAYERS/cached/file")"; fi
+        mkdir -p "$LAYERS/tools" "$LAYERS/cached"
+        echo tool > "$LAYERS/tools/file"
+        chmod "${MODE:-644}" "$LAYERS/tools/file"
+        printf '[types]\nlaunch = true\n' > "$LAYERS/tools.toml"
+        echo cached > "$LAYERS/cached/file"
+        printf '[types]\ncache = true\n' > "$LAYERS/cached.toml"
+        echo app > app-file
+    "#};
+    TestRunner::default().build(config(&[("build.sh", build)]), |context| {
+        // 1980-01-01 00:00:01 UTC, as the lifecycle's exporter writes every layer entry.
+        assert_eq!(
+            context
+                .run_shell_command(format!(
+                    "stat -c %Y {layers}/tools {layers}/tools/file app-file .",
+                    layers = context.work_dir().join("layers/test_shell").display()
+                ))
+                .stdout,
+            "315532801\n315532801\n315532801\n315532801\n"
+        );
+        context.rebuild(config(&[("build.sh", build)]).env("STEP", "2"), |context| {
+            assert_contains!(context.pack_stdout, "restored mtime: 315532801\n");
+            // Same files, same modes, new mtimes: the same layer.
+            assert_contains!(context.pack_stdout, "Reusing layer 'test/shell:tools'\n");
+            context.rebuild(
+                config(&[("build.sh", build)])
+                    .env("STEP", "3")
+                    .env("MODE", "600"),
+                |context| {
+                    assert_contains!(context.pack_stdout, "Adding layer 'test/shell:tools'\n");
+                },
+            );
+        });
+    });
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 
 // The library's dependencies, unused by this test crate.
 use command_fds as _;
+use filetime as _;
 use indoc as _;
 use libcnb_data as _;
 use serde as _;
