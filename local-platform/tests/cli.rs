@@ -40,7 +40,10 @@ fn cli(args: &[&str]) -> (bool, String, String) {
 }
 
 #[test]
-#[expect(clippy::too_many_lines, reason = "one build, then each way to launch it")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one build, then each way to launch it"
+)]
 fn build_then_launch_a_process_or_a_command() {
     let app = tempfile::tempdir().unwrap();
     std::fs::write(app.path().join("build.sh"), BUILD).unwrap();

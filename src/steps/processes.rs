@@ -141,6 +141,24 @@ mod tests {
     }
 
     #[test]
+    fn procfile_types_are_normalised_as_heroku_procfile_does() {
+        let launch = launch_for(
+            &[(
+                "Procfile",
+                b"Web: gunicorn app:app\nCelery_Worker: celery worker\n",
+            )],
+            &InstalledPackages::default(),
+        );
+        assert_eq!(
+            launch.processes,
+            vec![
+                process("web", "gunicorn app:app", true),
+                process("celery-worker", "celery worker", false),
+            ]
+        );
+    }
+
+    #[test]
     fn default_web_process_without_procfile() {
         let installed = InstalledPackages {
             gunicorn: Some("23.0.0".to_string()),
