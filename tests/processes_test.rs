@@ -73,6 +73,18 @@ fn procfile_declares_the_processes() {
         context.start_container(ContainerConfig::new().entrypoint("worker"), |container| {
             assert_contains!(container.logs_wait().stdout, "worker running");
         });
+        // User-provided args replace the default process's args (the command string), as
+        // `docker run IMAGE '<command>'` does: the user's command runs, through bash.
+        context.start_container(
+            ContainerConfig::new().command(["echo \"user command in $PWD\"; python -V"]),
+            |container| {
+                let logs = container.logs_wait();
+                assert_contains!(logs.stdout, "user command in /");
+                assert_contains!(logs.stdout, "Python 3.");
+                // Not the web process (which, without PORT, fails parsing `--port`).
+                assert!(!logs.stderr.contains("server.py"), "{logs}");
+            },
+        );
     });
 }
 

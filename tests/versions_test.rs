@@ -367,6 +367,14 @@ fn a_rebuild_of_an_unpinned_app_keeps_the_previous_minor_version() {
                 "},
             );
             assert_eq!(launched_version(&context), "Python 3.12.1");
+            // `pack build --clear-cache` restores no layer, but store.toml still comes back.
+            #[cfg(not(feature = "pack"))]
+            context.rebuild_with_clear_cache(default_build_config("no_version"), |context| {
+                assert_contains!(
+                    buildpack_output(&context),
+                    "- Using Python 3.12.1 (the minor version of the previous build, which used Python 3.12.1; no version is pinned)\n"
+                );
+            });
         });
     });
 }

@@ -1,20 +1,25 @@
 //! File tree helpers: copy, remove, content digest and size of a layer.
 
 use crate::PlatformError;
+use filetime::FileTime;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// Copies `from` to `to` recursively, keeping symlinks as symlinks and file permissions.
+/// Copies `from` to `to` recursively, keeping symlinks as symlinks, file permissions and
+/// modification times (as unpacking a layer's tar does).
 pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
     let metadata =
         fs::symlink_metadata(from).map_err(|error| PlatformError::io("reading", from, &error))?;
+    let mtime = FileTime::from_last_modification_time(&metadata);
     if metadata.file_type().is_symlink() {
         let target =
             fs::read_link(from).map_err(|error| PlatformError::io("reading", from, &error))?;
         std::os::unix::fs::symlink(&target, to)
             .map_err(|error| PlatformError::io("creating", to, &error))?;
+        filetime::set_symlink_file_times(to, mtime, mtime)
+            .map_err(|error| PlatformError::io("writing", to, &error))?;
     } else if metadata.is_dir() {
         fs::create_dir_all(to).map_err(|error| PlatformError::io("creating", to, &error))?;
         let entries =
@@ -23,10 +28,46 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
             let entry = entry.map_err(|error| PlatformError::io("reading", from, &error))?;
             copy_tree(&entry.path(), &to.join(entry.file_name()))?;
         }
+        filetime::set_file_times(to, mtime, mtime)
+            .map_err(|error| PlatformError::io("writing", to, &error))?;
         fs::set_permissions(to, metadata.permissions())
             .map_err(|error| PlatformError::io("writing", to, &error))?;
     } else {
         fs::copy(from, to).map_err(|error| PlatformError::io("copying", from, &error))?;
+        filetime::set_file_times(to, mtime, mtime)
+            .map_err(|error| PlatformError::io("writing", to, &error))?;
+    }
+    Ok(())
+}
+
+/// The modification time the lifecycle's exporter gives every entry of a layer (and of the
+/// app layer): 1980-01-01 00:00:01 UTC (lifecycle `archive/writer.go`, `NormalizedModTime`,
+/// set on every tar header by `layers/writer.go`).
+pub(crate) const NORMALIZED_MTIME: i64 = 315_532_801;
+
+/// Gives `root` and every entry under it the exporter's [`NORMALIZED_MTIME`] (access time
+/// too), as a layer unpacked from the image or the cache has it. Entries that already have
+/// it are left alone, so a tree normalised before (a restored layer) keeps its change times.
+pub(crate) fn normalise_mtimes(root: &Path) -> Result<(), PlatformError> {
+    let normalized = FileTime::from_unix_time(NORMALIZED_MTIME, 0);
+    let mut paths = vec![root.to_path_buf()];
+    paths.extend(
+        sorted_entries(root)?
+            .into_iter()
+            .map(|relative| root.join(relative)),
+    );
+    for path in paths {
+        let metadata = fs::symlink_metadata(&path)
+            .map_err(|error| PlatformError::io("reading", &path, &error))?;
+        if FileTime::from_last_modification_time(&metadata) == normalized {
+            continue;
+        }
+        let result = if metadata.file_type().is_symlink() {
+            filetime::set_symlink_file_times(&path, normalized, normalized)
+        } else {
+            filetime::set_file_times(&path, normalized, normalized)
+        };
+        result.map_err(|error| PlatformError::io("writing", &path, &error))?;
     }
     Ok(())
 }
@@ -97,8 +138,9 @@ fn sorted_entries(root: &Path) -> Result<Vec<PathBuf>, PlatformError> {
 }
 
 /// A layer's content digest and size: sha256 over the sorted relative paths, each entry's
-/// kind, the executable bit of files, file contents and symlink targets (not mtimes, owners
-/// or other permission bits). The size counts regular file bytes.
+/// kind, the permission bits of files and directories (as a layer tar's headers hold them),
+/// file contents and symlink targets. Not mtimes, which the exporter normalises
+/// ([`normalise_mtimes`]), nor owners. The size counts regular file bytes.
 pub(crate) fn digest_tree(root: &Path) -> Result<(String, u64), PlatformError> {
     let mut hasher = Sha256::new();
     let mut bytes = 0_u64;
@@ -114,10 +156,11 @@ pub(crate) fn digest_tree(root: &Path) -> Result<(String, u64), PlatformError> {
             hasher.update(b"link\0");
             hasher.update(target.as_os_str().as_encoded_bytes());
         } else if metadata.is_dir() {
-            hasher.update(b"dir");
+            hasher.update(b"dir\0");
+            hasher.update((metadata.permissions().mode() & 0o7777).to_le_bytes());
         } else {
-            let executable = metadata.permissions().mode() & 0o111 != 0;
-            hasher.update(if executable { b"exec\0" } else { b"file\0" });
+            hasher.update(b"file\0");
+            hasher.update((metadata.permissions().mode() & 0o7777).to_le_bytes());
             hasher.update(metadata.len().to_le_bytes());
             let mut file = fs::File::open(&path)
                 .map_err(|error| PlatformError::io("reading", &path, &error))?;
@@ -202,6 +245,53 @@ pub(crate) fn fingerprint(roots: &[PathBuf]) -> Result<String, PlatformError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digest_sees_every_permission_bit_of_files_and_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir(root.join("sub")).unwrap();
+        fs::write(root.join("sub/file"), "x").unwrap();
+        fs::set_permissions(root.join("sub/file"), fs::Permissions::from_mode(0o644)).unwrap();
+        let first = digest_tree(root).unwrap().0;
+        fs::set_permissions(root.join("sub/file"), fs::Permissions::from_mode(0o600)).unwrap();
+        let private = digest_tree(root).unwrap().0;
+        assert_ne!(private, first);
+        fs::set_permissions(root.join("sub"), fs::Permissions::from_mode(0o700)).unwrap();
+        assert_ne!(digest_tree(root).unwrap().0, private);
+    }
+
+    #[test]
+    fn normalised_mtimes_are_the_exporters_and_survive_copies() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("layer");
+        fs::create_dir_all(root.join("sub")).unwrap();
+        fs::write(root.join("sub/file"), "x").unwrap();
+        std::os::unix::fs::symlink("sub/file", root.join("link")).unwrap();
+        normalise_mtimes(&root).unwrap();
+        let mtimes = |root: &Path| -> Vec<i64> {
+            let mut paths = vec![root.to_path_buf()];
+            paths.extend(
+                sorted_entries(root)
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| root.join(p)),
+            );
+            paths
+                .iter()
+                .map(|path| fs::symlink_metadata(path).unwrap().mtime())
+                .collect()
+        };
+        assert_eq!(mtimes(&root), [NORMALIZED_MTIME; 4]);
+        // A second pass changes nothing, not even change times.
+        let stamp = stamp_tree(&root).unwrap();
+        normalise_mtimes(&root).unwrap();
+        assert_eq!(stamp_tree(&root).unwrap(), stamp);
+        let copy = dir.path().join("copy");
+        copy_tree(&root, &copy).unwrap();
+        assert_eq!(mtimes(&copy), [NORMALIZED_MTIME; 4]);
+    }
 
     #[test]
     fn digest_ignores_mtime_but_sees_content_exec_bit_and_links() {

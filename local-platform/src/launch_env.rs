@@ -4,8 +4,10 @@
 //! spec leaves room, from what the lifecycle's launcher actually does, since that is what users
 //! of `pack build` and Heroku's builders get:
 //!
-//! 1. Start from the base environment minus `CNB_LAYERS_DIR`, `CNB_APP_DIR` and
-//!    `CNB_PROCESS_TYPE` (the launcher drops these before composing).
+//! 1. Start from the base environment minus `CNB_LAYERS_DIR`, `CNB_APP_DIR`,
+//!    `CNB_PROCESS_TYPE`, `CNB_PLATFORM_API` and `CNB_DEPRECATION_MODE`, and with `/cnb/process`
+//!    and `/cnb/lifecycle` taken out of `PATH` (the launcher drops these before composing:
+//!    lifecycle `env/launch.go`, `NewLaunchEnv`).
 //! 2. For each buildpack (a run of consecutive layers sharing a parent directory), in order:
 //!    - for each of its layers: `<layer>/bin` is prepended to `PATH` and `<layer>/lib` to
 //!      `LD_LIBRARY_PATH` (`:`-separated, only when the directory exists);
@@ -123,7 +125,16 @@ impl fmt::Display for LaunchEnvError {
 impl std::error::Error for LaunchEnvError {}
 
 /// Variables the launcher removes from its own environment before composing the launch env.
-const EXCLUDED_BASE_VARS: [&str; 3] = ["CNB_LAYERS_DIR", "CNB_APP_DIR", "CNB_PROCESS_TYPE"];
+const EXCLUDED_BASE_VARS: [&str; 5] = [
+    "CNB_LAYERS_DIR",
+    "CNB_APP_DIR",
+    "CNB_PROCESS_TYPE",
+    "CNB_PLATFORM_API",
+    "CNB_DEPRECATION_MODE",
+];
+
+/// `PATH` entries the launcher removes: where the image's process symlinks and lifecycle are.
+const EXCLUDED_PATH_DIRS: [&str; 2] = ["/cnb/process", "/cnb/lifecycle"];
 
 /// Composes the environment of a process launched from the given layers (see the module docs
 /// for the exact rules), running exec.d programs with `app_dir` as working directory.
@@ -141,6 +152,13 @@ pub fn compose_launch_env(
         .filter(|(name, _)| !EXCLUDED_BASE_VARS.contains(&name.as_str()))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
+    if let Some(path) = env.get_mut("PATH") {
+        *path = path
+            .split(':')
+            .filter(|dir| !EXCLUDED_PATH_DIRS.contains(dir))
+            .collect::<Vec<_>>()
+            .join(":");
+    }
 
     for buildpack_layers in layers.chunk_by(|a, b| a.path.parent() == b.path.parent()) {
         for layer in buildpack_layers {
@@ -169,23 +187,6 @@ pub fn compose_launch_env(
     }
 
     Ok(env)
-}
-
-/// The argv of a `launch.toml` process (Buildpack API 0.9+, run directly, without a shell):
-/// the `command` array, then the user-provided `extra_args` if there are any, otherwise the
-/// process's default `args`.
-///
-/// User-provided arguments replace `args` but never the arguments inside `command` (platform
-/// API 0.10+, as used by current `pack` and lifecycle). The first element is resolved through
-/// the launch env's `PATH` when it has no `/`.
-#[must_use]
-pub fn process_command(command: &[String], args: &[String], extra_args: &[String]) -> Vec<String> {
-    let trailing = if extra_args.is_empty() {
-        args
-    } else {
-        extra_args
-    };
-    command.iter().chain(trailing).cloned().collect()
 }
 
 fn add_root_dir(env: &mut BTreeMap<String, String>, layer: &Path, dir: &str, var: &str) {
@@ -258,7 +259,7 @@ fn read_env_file(path: &Path) -> Result<String, LaunchEnvError> {
 
 /// The non-directory entries of `dir` (symlinks are not followed to decide), sorted by name;
 /// nothing when `dir` does not exist.
-fn files_in(dir: &Path) -> Result<Vec<PathBuf>, LaunchEnvError> {
+pub(crate) fn files_in(dir: &Path) -> Result<Vec<PathBuf>, LaunchEnvError> {
     let read_dir_error = |source| LaunchEnvError::ReadDir {
         path: dir.to_path_buf(),
         source,
@@ -632,8 +633,10 @@ mod tests {
                     ("CNB_APP_DIR", "/workspace"),
                     ("CNB_LAYERS_DIR", "/layers"),
                     ("CNB_PROCESS_TYPE", "web"),
-                    ("CNB_PLATFORM_API", "0.12"),
+                    ("CNB_PLATFORM_API", "0.13"),
+                    ("CNB_DEPRECATION_MODE", "quiet"),
                     ("HOME", "/home/cnb"),
+                    ("PATH", "/cnb/process:/cnb/lifecycle:/usr/bin:/bin"),
                 ],
                 &[],
                 None,
@@ -641,7 +644,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             env,
-            vars(&[("CNB_PLATFORM_API", "0.12"), ("HOME", "/home/cnb")])
+            vars(&[("HOME", "/home/cnb"), ("PATH", "/usr/bin:/bin")])
         );
     }
 
@@ -768,25 +771,6 @@ EOF"#,
                 "Could not run the exec.d program {}: Permission denied (os error 13)",
                 program.display()
             )
-        );
-    }
-
-    #[test]
-    fn process_command_replaces_default_args_with_user_args() {
-        let strings = |items: &[&str]| items.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
-        let command = strings(&["python", "-m"]);
-        let args = strings(&["gunicorn", "app:app"]);
-        assert_eq!(
-            process_command(&command, &args, &[]),
-            strings(&["python", "-m", "gunicorn", "app:app"])
-        );
-        assert_eq!(
-            process_command(&command, &args, &strings(&["http.server"])),
-            strings(&["python", "-m", "http.server"])
-        );
-        assert_eq!(
-            process_command(&strings(&["bash", "-c", "echo hi"]), &[], &[]),
-            strings(&["bash", "-c", "echo hi"])
         );
     }
 }

@@ -6,6 +6,7 @@ mod buildpack;
 mod files;
 mod launch;
 pub mod launch_env;
+mod launcher;
 mod layers;
 mod output;
 mod platform;
@@ -15,7 +16,7 @@ mod target;
 pub mod testing;
 
 pub use buildpack::{Buildpack, package_crate, package_crate_once};
-pub use launch::{LaunchCommand, RunningProcess, launch_command};
+pub use launch::{LAUNCH_ERROR_CODE, LaunchCommand, RunningProcess, launch_command};
 pub use layers::{LayerTypes, Process};
 pub use output::Output;
 pub use platform::{

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR]
-//! local-platform launch [--work-dir DIR] [--env K=V]... [--process TYPE | -- <command>...]
+//! local-platform launch [--work-dir DIR] [--env K=V]... [--process TYPE | --entrypoint E] [-- <arg>...]
 //! local-platform sbom [--work-dir DIR] [--output-dir DIR]
 //! ```
 
@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 // Dependencies of the library only.
 use command_fds as _;
+use filetime as _;
 #[cfg(test)]
 use indoc as _;
 use libcnb_data as _;
@@ -25,19 +26,28 @@ use serde_json as _;
 use sha2 as _;
 use tempfile as _;
 use toml as _;
+use which as _;
+
+/// The launcher's exit code when it fails before starting a process.
+#[expect(clippy::cast_possible_truncation)]
+const LAUNCH_EXIT_CODE: u8 = local_platform::LAUNCH_ERROR_CODE as u8;
 
 const USAGE: &str = "\
 Usage:
   local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR]
-  local-platform launch [--work-dir DIR] [--env K=V]... [--process TYPE | -- <command>...]
+  local-platform launch [--work-dir DIR] [--env K=V]... [--process TYPE | --entrypoint E] [-- <arg>...]
   local-platform sbom [--work-dir DIR] [--output-dir DIR]
 
 build    Detects and builds <app-dir> with the buildpack (default: this repository's
          buildpack crate, built with cargo; --buildpack takes a buildpack directory).
          Layers are restored from the previous build in the same work dir
          (default: target/local-platform/<app-dir name>).
-launch   Runs the last built image: the default process, --process TYPE, or a command
-         (a single argument runs with bash -c). PORT defaults to 8080.
+launch   Runs the last built image as `docker run` would. Without options: the image's
+         entrypoint (the default process). `-- <command>...`: the command, through the
+         launcher (`--entrypoint launcher`): one argument is a bash script, several are
+         words bash expands, `-- -- <program> <arg>...` runs the program directly.
+         `--process TYPE [-- <arg>...]`: that process, the args replacing its default
+         args. `--entrypoint E [-- <arg>...]`: Docker's --entrypoint. PORT defaults to 8080.
 sbom     Writes the last built image's launch SBOMs to --output-dir (default: the
          current dir) as `pack sbom download` does: layers/sbom/launch/<bp>/...";
 
@@ -67,6 +77,7 @@ struct Options {
     work_dir: Option<PathBuf>,
     buildpack: Option<PathBuf>,
     process: Option<String>,
+    entrypoint: Option<String>,
     command: Vec<String>,
     output_dir: Option<PathBuf>,
 }
@@ -96,6 +107,7 @@ fn parse(args: &[String], allowed: &[&str]) -> Result<Options, String> {
             "--work-dir" => options.work_dir = Some(PathBuf::from(value()?)),
             "--buildpack" => options.buildpack = Some(PathBuf::from(value()?)),
             "--process" => options.process = Some(value()?),
+            "--entrypoint" => options.entrypoint = Some(value()?),
             "--output-dir" => options.output_dir = Some(PathBuf::from(value()?)),
             "--" => {
                 options.command = iter.cloned().collect();
@@ -267,7 +279,7 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 fn launch(args: &[String]) -> Result<ExitCode, String> {
-    let mut options = parse(args, &["--env", "--work-dir", "--process"])?;
+    let mut options = parse(args, &["--env", "--work-dir", "--process", "--entrypoint"])?;
     if !options.positional.is_empty() {
         return Err(format!(
             "Unexpected argument {}; put a command after --.\n\n{USAGE}",
@@ -277,25 +289,55 @@ fn launch(args: &[String]) -> Result<ExitCode, String> {
     let (work_dir, platform) = last_build(&options)?;
     let image = platform.materialise().map_err(|error| error.to_string())?;
 
-    let what = match (options.process.take(), options.command.as_slice()) {
-        (Some(_), [_, ..]) => {
+    let processes = &image.export.processes;
+    let command = Some(options.command.as_slice()).filter(|command| !command.is_empty());
+    let what = match (options.process.take(), options.entrypoint.take()) {
+        (Some(_), Some(_)) => {
             return Err(String::from(
-                "Give either --process or a command, not both.",
+                "Give either --process or --entrypoint, not both.",
             ));
         }
-        (process_type, []) => LaunchCommand::Process {
-            process_type,
-            args: None,
-        },
-        (None, [single]) => LaunchCommand::Shell(single.clone()),
-        (None, command) => LaunchCommand::Direct(command.to_vec()),
+        (Some(process_type), None) => {
+            if !processes
+                .iter()
+                .any(|process| process.r#type == process_type)
+            {
+                let types: Vec<&str> = processes.iter().map(|p| p.r#type.as_str()).collect();
+                return Err(format!(
+                    "The image has no process type '{process_type}' (it has: {}).",
+                    if types.is_empty() {
+                        String::from("none")
+                    } else {
+                        types.join(", ")
+                    }
+                ));
+            }
+            LaunchCommand::from_docker(
+                Some(&format!("/cnb/process/{process_type}")),
+                command,
+                processes,
+            )
+        }
+        (None, Some(entrypoint)) => {
+            LaunchCommand::from_docker(Some(&entrypoint), command, processes)
+        }
+        (None, None) if command.is_some() => {
+            LaunchCommand::from_docker(Some("launcher"), command, processes)
+        }
+        (None, None) => LaunchCommand::from_docker(None, None, processes),
     };
     options
         .env
         .entry(String::from("PORT"))
         .or_insert_with(|| String::from("8080"));
-    let mut command = launch_command(&image, &what, &options.env, &work_dir.join("launch-home"))
-        .map_err(|error| error.to_string())?;
+    let mut command =
+        match launch_command(&image, &what, &options.env, &work_dir.join("launch-home")) {
+            Ok(command) => command,
+            Err(error) => {
+                eprintln!("{error}");
+                return Ok(ExitCode::from(LAUNCH_EXIT_CODE));
+            }
+        };
     let status = command
         .stdin(std::process::Stdio::inherit())
         .status()

@@ -18,7 +18,9 @@
 
 use crate::PlatformError;
 use crate::buildpack::Buildpack;
-use crate::files::{copy_tree, digest_tree, fingerprint, move_tree, remove_tree, stamp_tree};
+use crate::files::{
+    copy_tree, digest_tree, fingerprint, move_tree, normalise_mtimes, remove_tree, stamp_tree,
+};
 use crate::layers::{self, BuildOutputFiles, LayerTypes, Process};
 use crate::output::Output;
 use crate::sbom::{self, SbomFile};
@@ -98,7 +100,7 @@ pub struct LayerSnapshot {
     pub types: LayerTypes,
     /// The layer's `[metadata]`, as stored in the image (JSON).
     pub metadata: serde_json::Value,
-    /// `sha256:...` over the layer's files (paths, contents, exec bits, symlink targets).
+    /// `sha256:...` over the layer's files (paths, contents, permission bits, symlink targets).
     pub digest: String,
     /// Bytes of regular files in the layer.
     pub bytes: u64,
@@ -282,11 +284,16 @@ impl Platform {
         let bp_layers_dir = self.buildpack_layers_dir();
         fs::create_dir_all(&bp_layers_dir)
             .map_err(|error| PlatformError::io("creating", &bp_layers_dir, &error))?;
+        output.line("===> RESTORING");
         let restored = if request.clear_cache {
+            // `pack build --clear-cache` runs the restorer with `-skip-restore` (since Platform
+            // API 0.10 the phase still runs): it restores no layer metadata or data, but the
+            // lifecycle's `MetadataRestorer` still writes `store.toml` from the previous image.
             remove_tree(&self.cache_dir())?;
+            output.line("Skipping buildpack layer analysis");
+            restore_store_toml(previous_image.as_ref(), &bp_layers_dir)?;
             BTreeMap::new()
         } else {
-            output.line("===> RESTORING");
             self.restore(previous_image.as_ref(), &bp_layers_dir, output)?
         };
 
@@ -418,7 +425,6 @@ impl Platform {
                 self.work_dir.join("home").to_string_lossy().into_owned(),
             ),
         ]);
-        env.extend(self.target.env());
         if !self.buildpack.clear_env {
             for (name, value) in self.platform_env()? {
                 match env.get(&name) {
@@ -443,6 +449,9 @@ impl Platform {
                 .to_string_lossy()
                 .into_owned(),
         );
+        // The lifecycle appends the target env after the platform env and the CNB_* dirs
+        // (`buildpack/build.go`, `buildpack/detect.go`), so a platform env file can't override it.
+        env.extend(self.target.env());
         Ok(env)
     }
 
@@ -621,9 +630,7 @@ impl Platform {
                 },
             );
         }
-        if let Some(store) = previous_image.and_then(|image| image.store.as_ref()) {
-            layers::write_metadata_toml(&bp_layers_dir.join("store.toml"), store)?;
-        }
+        restore_store_toml(previous_image, bp_layers_dir)?;
         Ok(restored)
     }
 
@@ -694,6 +701,7 @@ impl Platform {
         let (image_layers, snapshots) =
             self.export_launch_layers(previous_image, build_output, restored, &mut spares, output)?;
         self.export_launch_sboms(sboms, &image_layers, &new_image_dir, output)?;
+        normalise_mtimes(&self.app_dir())?;
         move_tree(&self.app_dir(), &new_image_dir.join("app"))?;
         output.line("Adding 1/1 app layer(s)");
         if let Some(process) = build_output
@@ -838,6 +846,9 @@ impl Platform {
         spares: &mut Spares,
     ) -> Result<(String, u64), PlatformError> {
         let dir = self.buildpack_layers_dir().join(name);
+        // The exporter and the cacher write layers with normalised mtimes (a no-op for a
+        // restored layer, which already has them).
+        normalise_mtimes(&dir)?;
         let (stamp, bytes) = stamp_tree(&dir)?;
         let digest = match restored.get(name) {
             Some(restored) if restored.stamp == stamp => restored.sha.clone(),
@@ -1045,6 +1056,18 @@ impl Platform {
 
 /// `<work>/<marker>`: `<image id> <fingerprint>` of the last materialisation.
 const MATERIALISED_MARKER: &str = "materialised";
+
+/// `store.toml` comes back from the previous image, as the lifecycle's `MetadataRestorer`
+/// writes it (`restoreStoreTOML`), whether or not layers are restored.
+fn restore_store_toml(
+    previous_image: Option<&ImageRecord>,
+    bp_layers_dir: &Path,
+) -> Result<(), PlatformError> {
+    if let Some(store) = previous_image.and_then(|image| image.store.as_ref()) {
+        layers::write_metadata_toml(&bp_layers_dir.join("store.toml"), store)?;
+    }
+    Ok(())
+}
 
 fn unique_id() -> String {
     let nanos = std::time::SystemTime::now()

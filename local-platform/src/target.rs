@@ -35,23 +35,26 @@ impl Target {
         }
     }
 
-    /// The `CNB_TARGET_*` variables.
+    /// The `CNB_TARGET_*` variables. OS and arch are always set; the arch variant and the
+    /// distro name and version only when known: the lifecycle leaves them unset, not empty,
+    /// otherwise (`platform/target_data.go`, `EnvVarsFor`: `appendIfNotEmpty`).
     #[must_use]
     pub fn env(&self) -> BTreeMap<String, String> {
         let mut env = BTreeMap::from([
             (String::from("CNB_TARGET_OS"), self.os.clone()),
             (String::from("CNB_TARGET_ARCH"), self.arch.clone()),
-            (
-                String::from("CNB_TARGET_DISTRO_NAME"),
-                self.distro_name.clone(),
-            ),
-            (
-                String::from("CNB_TARGET_DISTRO_VERSION"),
-                self.distro_version.clone(),
-            ),
         ]);
-        if let Some(variant) = &self.arch_variant {
-            env.insert(String::from("CNB_TARGET_ARCH_VARIANT"), variant.clone());
+        for (name, value) in [
+            ("CNB_TARGET_ARCH_VARIANT", self.arch_variant.as_deref()),
+            ("CNB_TARGET_DISTRO_NAME", Some(self.distro_name.as_str())),
+            (
+                "CNB_TARGET_DISTRO_VERSION",
+                Some(self.distro_version.as_str()),
+            ),
+        ] {
+            if let Some(value) = value.filter(|value| !value.is_empty()) {
+                env.insert(name.to_string(), value.to_string());
+            }
         }
         env
     }
@@ -80,5 +83,26 @@ mod tests {
         assert_eq!(os_release_field(text, "ID").as_deref(), Some("debian"));
         assert_eq!(os_release_field(text, "VERSION_ID").as_deref(), Some("12"));
         assert_eq!(os_release_field(text, "VERSION"), None);
+    }
+
+    #[test]
+    fn unknown_optional_fields_are_unset_not_empty() {
+        let target = Target {
+            os: String::from("linux"),
+            arch: String::from("amd64"),
+            arch_variant: None,
+            distro_name: String::new(),
+            distro_version: String::new(),
+        };
+        let names: Vec<String> = target.env().into_keys().collect();
+        assert_eq!(names, ["CNB_TARGET_ARCH", "CNB_TARGET_OS"]);
+        let known = Target {
+            arch_variant: Some(String::from("v8")),
+            distro_name: String::from("ubuntu"),
+            distro_version: String::from("24.04"),
+            ..target
+        };
+        assert_eq!(known.env()["CNB_TARGET_DISTRO_VERSION"], "24.04");
+        assert_eq!(known.env()["CNB_TARGET_ARCH_VARIANT"], "v8");
     }
 }

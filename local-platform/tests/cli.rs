@@ -8,12 +8,14 @@ use std::process::Command;
 
 // The library's dependencies, unused by this test crate.
 use command_fds as _;
+use filetime as _;
 use indoc as _;
 use libcnb_data as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;
 use toml as _;
+use which as _;
 
 const BUILD: &str = r#"
 mkdir -p "$LAYERS/greeter/bin"
@@ -38,6 +40,10 @@ fn cli(args: &[&str]) -> (bool, String, String) {
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one build, then each way to launch it"
+)]
 fn build_then_launch_a_process_or_a_command() {
     let app = tempfile::tempdir().unwrap();
     std::fs::write(app.path().join("build.sh"), BUILD).unwrap();
@@ -83,7 +89,36 @@ fn build_then_launch_a_process_or_a_command() {
         "$PORT",
     ]);
     assert!(success);
+    // Through the launcher's bash: each word is expanded.
+    assert_eq!(stdout, "hello 1\n");
+    let (success, stdout, _) = cli(&[
+        "launch",
+        "--work-dir",
+        work_dir,
+        "--",
+        "--",
+        "greet",
+        "$PORT",
+    ]);
+    assert!(success);
     assert_eq!(stdout, "hello $PORT\n");
+    let (success, stdout, _) = cli(&[
+        "launch",
+        "--work-dir",
+        work_dir,
+        "--process",
+        "web",
+        "--",
+        "given",
+    ]);
+    assert!(success);
+    assert_eq!(stdout, "hello given\n");
+    let (success, _, stderr) = cli(&["launch", "--work-dir", work_dir, "--entrypoint", "launcher"]);
+    assert!(!success);
+    assert_eq!(
+        stderr,
+        "ERROR: failed to launch: determine start command: when there is no default process a command is required\n"
+    );
 
     let (success, stdout, stderr) = cli(&[
         "build",

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 // The library's dependencies, unused by this test crate.
 use command_fds as _;
+use filetime as _;
 #[cfg(feature = "pack")]
 use libcnb_test as _;
 use serde as _;
@@ -27,6 +28,7 @@ use serde_json as _;
 use sha2 as _;
 use tempfile as _;
 use toml as _;
+use which as _;
 
 const SHELL_BUILDPACK: &str = "tests/fixtures/shell_buildpack";
 
@@ -111,7 +113,9 @@ fn phases_get_the_cnb_env_and_platform_env_but_not_the_test_env() {
     TestRunner::default().build(
         config(&[("build.sh", build)])
             .env("GREETING", "hello world")
-            .env("PATH", "/opt/tools/bin"),
+            .env("PATH", "/opt/tools/bin")
+            // The lifecycle sets CNB_TARGET_* after the platform env: this can't override it.
+            .env("CNB_TARGET_ARCH", "bogus"),
         |context| {
             let stdout = &context.pack_stdout;
             let work = context.work_dir().display().to_string();
@@ -140,7 +144,7 @@ fn phases_get_the_cnb_env_and_platform_env_but_not_the_test_env() {
                 stdout,
                 "PATH=/opt/tools/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
             );
-            assert_contains!(stdout, "platform files: GREETING PATH \n");
+            assert_contains!(stdout, "platform files: CNB_TARGET_ARCH GREETING PATH \n");
             assert_not_contains!(stdout, "CARGO_MANIFEST_DIR");
             assert_not_contains!(stdout, "RUST_");
             assert_contains!(context.pack_stderr, "to stderr\n");
@@ -256,19 +260,26 @@ fn restore_follows_the_layer_types_table_and_round_trips_metadata_through_json()
 }
 
 #[test]
-fn clear_cache_restores_nothing() {
+fn clear_cache_restores_no_layer_but_keeps_store_toml() {
     TestRunner::default().build(config(&[("build.sh", RESTORE_MATRIX_BUILD)]), |context| {
         context.rebuild_with_clear_cache(
             config(&[("build.sh", RESTORE_MATRIX_BUILD)]).env("STEP", "2"),
             |context| {
-                assert_not_contains!(context.pack_stdout, "===> RESTORING");
+                assert_contains!(
+                    context.pack_stdout,
+                    "===> RESTORING\nSkipping buildpack layer analysis\n===> BUILDING\n"
+                );
                 for name in ["cached", "launch_only", "build_only", "launch_cached"] {
                     assert_contains!(
                         context.pack_stdout,
                         &format!("{name}.toml: none\n{name} dir: none\n")
                     );
                 }
-                assert_contains!(context.pack_stdout, "store.toml: none\n");
+                // The restorer still writes store.toml from the previous image.
+                assert_contains!(
+                    context.pack_stdout,
+                    "store.toml:\n[metadata]\nbuilds = 1.0\n"
+                );
             },
         );
     });
@@ -569,8 +580,8 @@ fn the_default_process_answers_http_and_the_launch_env_is_composed() {
         });
         context.start_container(
             ContainerConfig::new()
-                .entrypoint("launcher")
-                .command(["worker", "given"]),
+                .entrypoint("worker")
+                .command(["given"]),
             |container| {
                 assert_eq!(container.logs_wait().stdout, "worker args: given\n");
             },
@@ -884,4 +895,46 @@ fn sboms_in_formats_the_buildpack_did_not_declare_fail_the_build_like_the_lifecy
             assert_not_contains!(context.pack_stdout, "launch.sbom");
         },
     );
+}
+
+#[test]
+fn export_normalises_mtimes_and_a_mode_change_is_a_new_layer() {
+    // A launch layer and a cached layer with a file each, and a file in the app; the mode of
+    // the launch layer's file comes from `$MODE`. From step 2 on, the build prints the mtime
+    // of the restored cached file.
+    let build = indoc! {r#"
+        if [[ "${STEP:-1}" != 1 ]]; then echo "restored mtime: $(stat -c %Y "$LAYERS/cached/file")"; fi
+        mkdir -p "$LAYERS/tools" "$LAYERS/cached"
+        echo tool > "$LAYERS/tools/file"
+        chmod "${MODE:-644}" "$LAYERS/tools/file"
+        printf '[types]\nlaunch = true\n' > "$LAYERS/tools.toml"
+        echo cached > "$LAYERS/cached/file"
+        printf '[types]\ncache = true\n' > "$LAYERS/cached.toml"
+        echo app > app-file
+    "#};
+    TestRunner::default().build(config(&[("build.sh", build)]), |context| {
+        // 1980-01-01 00:00:01 UTC, as the lifecycle's exporter writes every layer entry.
+        assert_eq!(
+            context
+                .run_shell_command(format!(
+                    "stat -c %Y {layers}/tools {layers}/tools/file app-file .",
+                    layers = context.work_dir().join("layers/test_shell").display()
+                ))
+                .stdout,
+            "315532801\n315532801\n315532801\n315532801\n"
+        );
+        context.rebuild(config(&[("build.sh", build)]).env("STEP", "2"), |context| {
+            assert_contains!(context.pack_stdout, "restored mtime: 315532801\n");
+            // Same files, same modes, new mtimes: the same layer.
+            assert_contains!(context.pack_stdout, "Reusing layer 'test/shell:tools'\n");
+            context.rebuild(
+                config(&[("build.sh", build)])
+                    .env("STEP", "3")
+                    .env("MODE", "600"),
+                |context| {
+                    assert_contains!(context.pack_stdout, "Adding layer 'test/shell:tools'\n");
+                },
+            );
+        });
+    });
 }

@@ -11,12 +11,14 @@ use std::path::Path;
 
 // The library's dependencies, unused by this test crate.
 use command_fds as _;
+use filetime as _;
 use indoc as _;
 use libcnb_data as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;
 use toml as _;
+use which as _;
 
 fn build(app_files: &[&str]) -> (bool, Output, tempfile::TempDir) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -5,13 +5,19 @@ use crate::steps::installed::InstalledPackages;
 use crate::steps::manage_py::ManagePy;
 use crate::steps::procfile::{self, ProcfileError};
 use bullet_stream::global::print;
-use libcnb::data::launch::{Launch, LaunchBuilder, ProcessBuilder};
+use libcnb::data::launch::{Launch, LaunchBuilder, ProcessBuilder, ProcessType};
 use libcnb::data::process_type;
 use std::path::Path;
 
 /// Decides the processes and prints why. Each command runs through `bash -c`, so that shell
 /// syntax such as `$PORT` works as it does in a Procfile on other platforms; `web` is the
 /// default process. `manage_py` is the app's Django project, if it has one.
+///
+/// The shell is the process's `command` and the command string its `args`, as heroku/procfile
+/// writes them: under Buildpack API 0.9+ the launcher replaces a process's `args` with the
+/// user's (Platform spec, launcher: "MUST replace any buildpack provided default `<args>` with
+/// any user-provided `<args>`"), so `docker run IMAGE 'python manage.py migrate'` runs that
+/// command instead of the default one.
 pub(crate) fn processes(
     app_dir: &Path,
     installed: &InstalledPackages,
@@ -28,14 +34,19 @@ pub(crate) fn processes(
                     "{}: {}",
                     declaration.process_type, declaration.command
                 ));
+                if let Some(written) = &declaration.written_as {
+                    print::sub_bullet(format!(
+                        "The Procfile writes '{written}', read as '{}' (process types are \
+                         lowercase, with '-' for '_', as heroku/procfile reads them): write '{}' \
+                         in the Procfile",
+                        declaration.process_type, declaration.process_type
+                    ));
+                }
                 let is_web = declaration.process_type == process_type!("web");
                 launch.process(
-                    ProcessBuilder::new(
-                        declaration.process_type.clone(),
-                        ["bash", "-c", &declaration.command],
-                    )
-                    .default(is_web)
-                    .build(),
+                    shell_process(declaration.process_type.clone(), &declaration.command)
+                        .default(is_web)
+                        .build(),
                 );
             }
             if !declarations
@@ -53,7 +64,7 @@ pub(crate) fn processes(
                 print::sub_bullet(reason);
                 print::sub_bullet(format!("web: {command}"));
                 launch.process(
-                    ProcessBuilder::new(process_type!("web"), ["bash", "-c", &command])
+                    shell_process(process_type!("web"), &command)
                         .default(true)
                         .build(),
                 );
@@ -71,7 +82,18 @@ pub(crate) fn processes(
     Ok(launch.build())
 }
 
+<<<<<<< HEAD
 /// The Procfile's bytes, through the one reader of app files (regular files only, size capped).
+=======
+/// A process running `command` with `bash -c`, the command string in `args` (user-provided
+/// args replace it).
+fn shell_process(process_type: ProcessType, command: &str) -> ProcessBuilder {
+    let mut builder = ProcessBuilder::new(process_type, ["bash", "-c"]);
+    builder.args([command]);
+    builder
+}
+
+>>>>>>> launcher
 fn read_procfile(app_dir: &Path) -> Result<Option<Vec<u8>>, ProcfileError> {
     crate::app_file::read(&app_dir.join("Procfile"), "Procfile").map_err(ProcfileError::File)
 }
@@ -90,7 +112,8 @@ mod tests {
     }
 
     fn process(process_type: &str, command: &str, default: bool) -> Process {
-        ProcessBuilder::new(process_type.parse().unwrap(), ["bash", "-c", command])
+        ProcessBuilder::new(process_type.parse().unwrap(), ["bash", "-c"])
+            .args([command])
             .default(default)
             .build()
     }
@@ -113,6 +136,24 @@ mod tests {
             vec![
                 process("worker", "celery worker", false),
                 process("web", "gunicorn app:app", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn procfile_types_are_normalised_as_heroku_procfile_does() {
+        let launch = launch_for(
+            &[(
+                "Procfile",
+                b"Web: gunicorn app:app\nCelery_Worker: celery worker\n",
+            )],
+            &InstalledPackages::default(),
+        );
+        assert_eq!(
+            launch.processes,
+            vec![
+                process("web", "gunicorn app:app", true),
+                process("celery-worker", "celery worker", false),
             ]
         );
     }

@@ -12,6 +12,9 @@ pub(crate) struct Declaration {
     pub(crate) command: String,
     /// 1-based line number in the Procfile.
     pub(crate) line: usize,
+    /// The name as the Procfile writes it, when that is not the process type (`Web_1` for
+    /// `web-1`).
+    pub(crate) written_as: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -32,11 +35,13 @@ pub(crate) enum ProcfileError {
     NulInCommand { line: usize, process_type: String },
     /// A declaration with nothing after the colon.
     EmptyCommand { line: usize, process_type: String },
-    /// A process type declared twice.
+    /// A process type declared twice (`written` holds both names as written when either
+    /// was normalised, e.g. `Web` and `web`).
     Duplicate {
         line: usize,
         first_line: usize,
         process_type: String,
+        written: Option<(String, String)>,
     },
     /// No declarations at all.
     Empty,
@@ -65,15 +70,17 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<Declaration>, ProcfileError> {
                 text: trimmed.to_string(),
             });
         };
-        let type_name = raw_type.trim();
-        if type_name.is_empty() {
+        // Spaces before the colon are part of the name, as for heroku/procfile (which then
+        // rejects it), so that `web : cmd` fails here as it would fail there.
+        let type_name = raw_type;
+        if type_name.trim().is_empty() {
             return Err(ProcfileError::NotADeclaration {
                 line,
                 text: trimmed.to_string(),
             });
         }
-        let process_type: ProcessType =
-            type_name.parse().map_err(|_| ProcfileError::InvalidType {
+        let process_type =
+            normalise_process_type(type_name).ok_or_else(|| ProcfileError::InvalidType {
                 line,
                 text: trimmed.to_string(),
                 process_type: type_name.to_string(),
@@ -95,13 +102,20 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<Declaration>, ProcfileError> {
             .iter()
             .find(|declaration| declaration.process_type == process_type)
         {
+            let first_written = first
+                .written_as
+                .clone()
+                .unwrap_or_else(|| first.process_type.to_string());
             return Err(ProcfileError::Duplicate {
                 line,
                 first_line: first.line,
-                process_type: type_name.to_string(),
+                process_type: process_type.to_string(),
+                written: (first_written != type_name || type_name != process_type.as_str())
+                    .then(|| (first_written, type_name.to_string())),
             });
         }
         declarations.push(Declaration {
+            written_as: (type_name != process_type.as_str()).then(|| type_name.to_string()),
             process_type,
             command: command.to_string(),
             line,
@@ -111,6 +125,23 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<Declaration>, ProcfileError> {
         return Err(ProcfileError::Empty);
     }
     Ok(declarations)
+}
+
+/// The process type a Procfile name declares, with heroku/procfile's rules, since
+/// `heroku/builder:24` runs heroku/procfile after this buildpack and its processes replace
+/// ours type by type: uppercase letters are lowercased and `_` becomes `-`; the result must be
+/// 1 to 63 characters of `a-z`, `0-9` and `-`, starting and ending with a letter or digit.
+/// `None` for any other name.
+fn normalise_process_type(name: &str) -> Option<ProcessType> {
+    let normalised = name.to_ascii_lowercase().replace('_', "-");
+    let valid_chars = normalised
+        .bytes()
+        .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+    let valid_ends = !normalised.starts_with('-') && !normalised.ends_with('-');
+    if normalised.is_empty() || normalised.len() > 63 || !valid_chars || !valid_ends {
+        return None;
+    }
+    normalised.parse().ok()
 }
 
 const FORMAT_HELP: &str = "Each line of a Procfile declares one process as '<type>: <command>', \
@@ -161,7 +192,9 @@ impl ProcfileError {
                         {text}
 
                     '{process_type}' isn't a valid process type: a process type may contain only
-                    letters, digits, '.', '_' and '-'.
+                    letters, digits, '-' and '_', must start and end with a letter or digit, and
+                    may be at most 63 characters long. Uppercase letters are read as lowercase
+                    and '_' as '-' (as heroku/procfile reads them): 'Web_1' is 'web-1'.
 
                     {FORMAT_HELP}
                 ", text = for_message(text), process_type = for_message(process_type)},
@@ -179,15 +212,23 @@ impl ProcfileError {
                 line,
                 first_line,
                 process_type,
-            } => ErrorMessage::new(
-                header,
-                formatdoc! {"
-                    Line {line} of the Procfile declares the process type '{process_type}' again: it
-                    is already declared on line {first_line}.
+                written,
+            } => {
+                let same_type = written.as_ref().map_or_else(String::new, |(first, this)| {
+                    format!(
+                        "\n\n'{first}' and '{this}' are both the process type '{process_type}'."
+                    )
+                });
+                ErrorMessage::new(
+                    header,
+                    formatdoc! {"
+                        Line {line} of the Procfile declares the process type '{process_type}' again: it
+                        is already declared on line {first_line}.{same_type}
 
-                    Each process type may be declared only once. Remove one of the two lines.
-                ", process_type = for_message(process_type)},
-            ),
+                        Each process type may be declared only once. Remove one of the two lines.
+                    "},
+                )
+            }
             Self::Empty => ErrorMessage::new(
                 header,
                 formatdoc! {"
@@ -212,13 +253,14 @@ mod tests {
             process_type,
             command: command.to_string(),
             line,
+            written_as: None,
         }
     }
 
     #[test]
     fn parses_declarations_comments_and_blank_lines() {
         let procfile = "\u{feff}# The processes\r\n\r\nweb: gunicorn app:app --bind 0.0.0.0:$PORT\r\n  \
-                        # indented comment\nworker:celery -A proj worker  \nrelease.task-1 : python \
+                        # indented comment\nworker:celery -A proj worker  \nrelease-task-1: python \
                         manage.py migrate\n";
         assert_eq!(
             parse(procfile.as_bytes()),
@@ -230,7 +272,7 @@ mod tests {
                 ),
                 declaration(process_type!("worker"), "celery -A proj worker", 5),
                 declaration(
-                    process_type!("release.task-1"),
+                    process_type!("release-task-1"),
                     "python manage.py migrate",
                     6
                 ),
@@ -308,7 +350,9 @@ mod tests {
                     web gunicorn app:app
 
                 'web gunicorn app' isn't a valid process type: a process type may contain only
-                letters, digits, '.', '_' and '-'.
+                letters, digits, '-' and '_', must start and end with a letter or digit, and
+                may be at most 63 characters long. Uppercase letters are read as lowercase
+                and '_' as '-' (as heroku/procfile reads them): 'Web_1' is 'web-1'.
 
                 Each line of a Procfile declares one process as '<type>: <command>', for example:
 
@@ -410,5 +454,69 @@ mod tests {
     fn procfile_without_declarations_is_an_error() {
         assert_eq!(parse(b"# nothing yet\n\n"), Err(ProcfileError::Empty));
         assert_eq!(parse(b""), Err(ProcfileError::Empty));
+    }
+
+    #[test]
+    fn names_are_read_as_heroku_procfile_reads_them() {
+        let declarations =
+            parse(b"Web: gunicorn app:app\nCelery_Worker: celery worker\nx: y\n").unwrap();
+        assert_eq!(
+            declarations,
+            vec![
+                Declaration {
+                    written_as: Some("Web".to_string()),
+                    ..declaration(process_type!("web"), "gunicorn app:app", 1)
+                },
+                Declaration {
+                    written_as: Some("Celery_Worker".to_string()),
+                    ..declaration(process_type!("celery-worker"), "celery worker", 2)
+                },
+                declaration(process_type!("x"), "y", 3),
+            ]
+        );
+        // Names heroku/procfile rejects: '.', a space before the colon, a leading or trailing
+        // '-' (or '_'), more than 63 characters.
+        let long = format!("{}: x", "a".repeat(64));
+        for procfile in [
+            "release.task: x",
+            "web : x",
+            "-web: x",
+            "web_: x",
+            long.as_str(),
+        ] {
+            assert!(
+                matches!(
+                    parse(procfile.as_bytes()),
+                    Err(ProcfileError::InvalidType { .. })
+                ),
+                "{procfile}"
+            );
+        }
+        assert!(parse(format!("{}: x", "a".repeat(63)).as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn names_that_are_the_same_type_after_normalising_are_duplicates() {
+        let error = parse(b"web: a\nWeb: b\n").unwrap_err();
+        assert_eq!(
+            error.message().render(),
+            indoc::indoc! {"
+                Error: Invalid Procfile
+
+                Line 2 of the Procfile declares the process type 'web' again: it
+                is already declared on line 1.
+
+                'web' and 'Web' are both the process type 'web'.
+
+                Each process type may be declared only once. Remove one of the two lines."}
+        );
+        assert!(matches!(
+            parse(b"celery_worker: a\ncelery-worker: b\n"),
+            Err(ProcfileError::Duplicate {
+                line: 2,
+                first_line: 1,
+                ..
+            })
+        ));
     }
 }

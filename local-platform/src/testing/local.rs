@@ -2,7 +2,7 @@
 
 use crate::buildpack::{Buildpack, package_crate_once};
 use crate::files::copy_tree;
-use crate::launch::{LaunchCommand, RunningProcess, launch_command};
+use crate::launch::{LAUNCH_ERROR_CODE, LaunchCommand, RunningProcess, launch_command};
 use crate::output::Output;
 use crate::platform::{BuildRequest, ExportSnapshot, LaunchImage, Platform};
 use libcnb_data::buildpack::BuildpackId;
@@ -268,7 +268,7 @@ impl TestContext<'_> {
         let image = self.launch_image();
         let mut launch = launch_command(
             &image,
-            &LaunchCommand::Shell(command.into()),
+            &LaunchCommand::shell(command),
             &BTreeMap::new(),
             &self.launch_home(),
         )
@@ -310,16 +310,10 @@ impl TestContext<'_> {
                 env.insert(String::from("PORT"), host_port.to_string());
             }
         }
-        let process_types: Vec<String> = image
-            .export
-            .processes
-            .iter()
-            .map(|process| process.r#type.clone())
-            .collect();
         let what = LaunchCommand::from_docker(
             config.entrypoint.as_deref(),
             config.command.as_deref(),
-            &process_types,
+            &image.export.processes,
         );
         let home = self.launch_home();
         let command = launch_command(&image, &what, &env, &home).unwrap_or_else(|error| {
@@ -327,8 +321,9 @@ impl TestContext<'_> {
             let mut failing = std::process::Command::new("/bin/sh");
             failing.args([
                 "-c",
-                "printf '%s\\n' \"$0\" >&2; exit 1",
+                "printf '%s\\n' \"$0\" >&2; exit \"$1\"",
                 &error.to_string(),
+                &LAUNCH_ERROR_CODE.to_string(),
             ]);
             failing
         });
@@ -593,7 +588,7 @@ impl ContainerContext {
     pub fn shell_exec(&self, command: impl AsRef<str>) -> LogOutput {
         let mut launch = launch_command(
             &self.image,
-            &LaunchCommand::Shell(command.as_ref().to_string()),
+            &LaunchCommand::shell(command.as_ref()),
             &self.env,
             &self.home,
         )
