@@ -8,6 +8,7 @@ mod inventory;
 mod layers;
 mod package_manager;
 mod packaging_tool_versions;
+mod pyproject_deps;
 mod python_version;
 mod redact;
 mod requirements_files;
