@@ -50,6 +50,8 @@ impl Buildpack for PythonBuildpack {
 
         // Project analysis: everything that can reject the app, before any layer is touched.
         checks::check_build_environment(context.platform.env()).map_err(BuildpackError::Checks)?;
+        // The app's bin/pre_compile may write the files analysed next (Heroku's classic hook).
+        steps::run_pre_compile(&context)?;
         let package_manager =
             package_manager::determine(&context.app_dir).map_err(BuildpackError::PackageManager)?;
         let dependency_plan = DependencyPlan::read(&context, package_manager)?;
