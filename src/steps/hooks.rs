@@ -69,7 +69,9 @@ pub(crate) fn run(
     // Nothing outside the app may run: resolve links and require the hook inside the app dir.
     let inspect = |error: std::io::Error| HookError::Inspect(hook, error.to_string());
     let app_dir = app_dir.canonicalize().map_err(inspect)?;
-    let program = path.canonicalize().map_err(|_| HookError::OutsideApp(hook))?;
+    let program = path
+        .canonicalize()
+        .map_err(|_| HookError::OutsideApp(hook))?;
     if !program.starts_with(&app_dir) {
         return Err(HookError::OutsideApp(hook));
     }
