@@ -119,8 +119,7 @@ impl Target {
                 inputs
                     .dependencies
                     .iter()
-                    .map(|dependency| format!("{dependency}\n"))
-                    .collect(),
+                    .fold(String::new(), |lines, dependency| lines + dependency + "\n"),
             ),
         }
     }

@@ -15,6 +15,10 @@
 //! - **Bytecode**: installers run without compiling; then `compileall --invalidation-mode
 //!   unchecked-hash` compiles `site-packages`, so `.pyc` files hold no timestamps and two builds
 //!   of the same inputs give identical layers.
+//! - **Installer**: pip, or uv's pip interface with `BP_PYTHON_INSTALLER=uv`; what differs
+//!   between them (commands, env, download cache, failure analysis) is in `installer.rs`, and
+//!   uv's version joins the cache key. The same layer holds a lockless `pyproject.toml`'s
+//!   dependencies (`pyproject_deps.rs`), keyed by `pyproject.toml`.
 //! - **Env**: `VIRTUAL_ENV` is the layer; its `bin/` goes first on PATH (the lifecycle adds each
 //!   layer's `bin/` in layer-name order, and `python` < `venv`; the layer env also prepends it
 //!   explicitly), so `python` imports the packages and their scripts are commands.
@@ -202,11 +206,11 @@ pub(crate) fn install_dependencies(
     };
 
     let cache_dir = installer.prepare_cache(context, python_version, true)?;
-    let vars = installer.vars(context, env, &cache_dir);
     run_install(
-        &context.app_dir,
-        &vars,
+        context,
+        env,
         &venv_dir,
+        &cache_dir,
         fresh,
         python_version,
         (target, installer),
@@ -227,31 +231,40 @@ pub(crate) fn environment_sbom(
 /// Creates the environment if `fresh`, runs the installer (`pip install` or `uv pip install`),
 /// removes what is no longer required (when updating) and compiles the bytecode.
 fn run_install(
-    app_dir: &Path,
-    vars: &[(OsString, OsString)],
+    context: &BuildContext<PythonBuildpack>,
+    env: &Env,
     venv_dir: &Path,
+    cache_dir: &Path,
     fresh: bool,
     python_version: PythonVersion,
     (target, installer): (&Target, &Installer),
 ) -> libcnb::Result<(), BuildpackError> {
+    let vars = installer.vars(context, env, cache_dir);
+    let app_dir = &context.app_dir;
     let python = venv_dir.join("bin/python");
 
     if fresh {
         tool_command::timed(
-            tool_command::command("python3", vars)
+            tool_command::command("python3", &vars)
                 .args(["-m", "venv", "--without-pip"])
                 .arg(venv_dir),
         )
         .map_err(|error| DependenciesError::Environment(EnvironmentError::CreateVenv(error)))?;
     }
 
-    if let Some(mut command) = installer.install_command(vars, &python, target) {
+    if let Some(mut command) = installer.install_command(&vars, &python, target) {
         tool_command::stream(command.current_dir(app_dir))
             .map_err(|error| installer.failure(&error, target))?;
     }
 
     if !fresh {
-        remove_unrequired_packages(app_dir, venv_dir, python_version, (target, installer), vars)?;
+        remove_unrequired_packages(
+            app_dir,
+            venv_dir,
+            python_version,
+            (target, installer),
+            &vars,
+        )?;
     }
 
     tool_command::timed(&mut compile_bytecode_command(
@@ -703,6 +716,37 @@ mod tests {
         assert_eq!(
             new.input_changes(&metadata("26.3", &[])),
             ["The previous build stopped before the install completed"]
+        );
+    }
+
+    #[test]
+    fn an_installer_change_is_named() {
+        let pip = metadata("26.3", &[("requirements.txt", "a")]);
+        let uv = VenvMetadata {
+            uv_version: Some("0.13.8".to_string()),
+            ..pip.clone()
+        };
+        let older_uv = VenvMetadata {
+            uv_version: Some("0.13.7".to_string()),
+            ..pip.clone()
+        };
+        assert_eq!(
+            uv.input_changes(&pip),
+            ["The installer changed from pip to uv"]
+        );
+        assert_eq!(
+            pip.input_changes(&uv),
+            ["The installer changed from uv to pip"]
+        );
+        assert_eq!(
+            uv.input_changes(&older_uv),
+            ["The uv version changed from 0.13.7 to 0.13.8"]
+        );
+        // A pip environment's metadata has no uv version, as before the option existed.
+        assert!(!toml::to_string(&pip).unwrap().contains("uv_version"));
+        assert_eq!(
+            toml::from_str::<VenvMetadata>(&toml::to_string(&uv).unwrap()).unwrap(),
+            uv
         );
     }
 
