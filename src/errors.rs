@@ -19,6 +19,10 @@ pub(crate) enum BuildpackError {
     Dependencies(crate::layers::venv::DependenciesError),
     /// Installing a uv, Poetry or Pipenv app's dependencies failed (`layers/locked_venv.rs`).
     LockedDependencies(crate::layers::locked_venv::LockedDependenciesError),
+    /// `BP_PYTHON_INSTALLER`, and uv's (or a lockless pyproject's) install (`layers/installer.rs`).
+    Installer(crate::layers::installer::InstallerError),
+    /// A `pyproject.toml` without a lockfile that can't be installed (`pyproject_deps.rs`).
+    Pyproject(crate::pyproject_deps::PyprojectError),
     Inventory(InventoryError),
     PackageManager(PackageManagerError),
     PythonLayer(PythonLayerError),
@@ -52,6 +56,8 @@ fn buildpack_error_message(error: &BuildpackError) -> ErrorMessage {
         BuildpackError::PackagingTools(error) => error.message(),
         BuildpackError::Dependencies(error) => error.message(),
         BuildpackError::LockedDependencies(error) => error.message(),
+        BuildpackError::Installer(error) => error.message(),
+        BuildpackError::Pyproject(error) => error.message(),
         BuildpackError::Inventory(error) => error.message(),
         BuildpackError::PackageManager(error) => error.message(),
         BuildpackError::PythonLayer(error) => error.message(),

@@ -10,6 +10,7 @@ mod layers;
 mod limited_command;
 mod package_manager;
 mod packaging_tool_versions;
+mod pyproject_deps;
 mod python_version;
 mod redact;
 mod requirements_files;
@@ -51,6 +52,8 @@ impl Buildpack for PythonBuildpack {
 
         // Project analysis: everything that can reject the app, before any layer is touched.
         checks::check_build_environment(context.platform.env()).map_err(BuildpackError::Checks)?;
+        // The app's bin/pre_compile may write the files analysed next (Heroku's classic hook).
+        steps::run_pre_compile(&context)?;
         let package_manager =
             package_manager::determine(&context.app_dir).map_err(BuildpackError::PackageManager)?;
         let dependency_plan = DependencyPlan::read(&context, package_manager)?;

@@ -47,8 +47,8 @@ pub(crate) enum PackageManagerError {
     MisspelledRequirements { file: &'static str },
     /// More than one package manager's file is present.
     Multiple(Vec<PackageManager>),
-    /// None is present; `pyproject_toml` says whether a `pyproject.toml` exists.
-    None { pyproject_toml: bool },
+    /// None is present, nor a `pyproject.toml` (which pip installs without a lockfile).
+    None,
     /// The package manager's other file is missing (`Pipfile.lock` for a `Pipfile`, or
     /// `pyproject.toml` for a lockfile).
     MissingFile {
@@ -78,9 +78,9 @@ pub(crate) fn determine(app_dir: &Path) -> Result<PackageManager, PackageManager
             Some(missing) => Err(PackageManagerError::MissingFile { manager, missing }),
             None => Ok(manager),
         },
-        [] => Err(PackageManagerError::None {
-            pyproject_toml: app_dir.join("pyproject.toml").is_file(),
-        }),
+        // A pyproject.toml without a lockfile is installed by pip (or uv's pip interface).
+        [] if app_dir.join("pyproject.toml").is_file() => Ok(PackageManager::Pip),
+        [] => Err(PackageManagerError::None),
         _ => Err(PackageManagerError::Multiple(found)),
     }
 }
@@ -147,25 +147,7 @@ impl PackageManagerError {
                     "},
                 )
             }
-            Self::None {
-                pyproject_toml: true,
-            } => ErrorMessage::new(
-                "No package manager lockfile was found",
-                formatdoc! {"
-                    The app has a pyproject.toml but no lockfile, so the buildpack can't tell which
-                    package manager installs the dependencies, nor which versions to install.
-
-                    Create the lockfile with the package manager the app uses, commit it, and
-                    build again:
-                      - uv: run 'uv lock' (creates uv.lock)
-                      - Poetry: run 'poetry lock' (creates poetry.lock)
-
-                    Or list the dependencies in a requirements.txt to install them with pip.
-                "},
-            ),
-            Self::None {
-                pyproject_toml: false,
-            } => ErrorMessage::new(
+            Self::None => ErrorMessage::new(
                 "No package manager files were found",
                 formatdoc! {"
                     The buildpack needs exactly one of these files in the root of the app to
@@ -174,6 +156,7 @@ impl PackageManagerError {
                       - Pipfile and Pipfile.lock (Pipenv; create the lock with 'pipenv lock')
                       - poetry.lock (Poetry; create it with 'poetry lock')
                       - uv.lock (uv; create it with 'uv lock')
+                      - pyproject.toml listing [project] dependencies (pip, without a lockfile)
 
                     If the app has no dependencies, add an empty requirements.txt.
                 "},
@@ -308,12 +291,14 @@ mod tests {
     }
 
     #[test]
-    fn pyproject_alone_is_an_error() {
+    fn pyproject_alone_is_a_pip_app() {
         assert_eq!(
             determine(app_with(&["pyproject.toml"]).path()),
-            Err(PackageManagerError::None {
-                pyproject_toml: true
-            })
+            Ok(PackageManager::Pip)
+        );
+        assert_eq!(
+            determine(app_with(&["runtime.txt"]).path()),
+            Err(PackageManagerError::None)
         );
     }
 
@@ -352,25 +337,6 @@ mod tests {
                 Each of these files would install the dependencies differently, so the
                 buildpack can't choose. Delete the files of the package managers the app
                 doesn't use, and keep only one of them."}
-        );
-        assert_eq!(
-            PackageManagerError::None {
-                pyproject_toml: true
-            }
-            .message()
-            .render(),
-            indoc::indoc! {"
-                Error: No package manager lockfile was found
-
-                The app has a pyproject.toml but no lockfile, so the buildpack can't tell which
-                package manager installs the dependencies, nor which versions to install.
-
-                Create the lockfile with the package manager the app uses, commit it, and
-                build again:
-                  - uv: run 'uv lock' (creates uv.lock)
-                  - Poetry: run 'poetry lock' (creates poetry.lock)
-
-                Or list the dependencies in a requirements.txt to install them with pip."}
         );
         assert_eq!(
             PackageManagerError::MissingFile {

@@ -54,6 +54,7 @@ const NO_PACKAGE_MANAGER: &str = indoc! {"
     !   - Pipfile and Pipfile.lock (Pipenv; create the lock with 'pipenv lock')
     !   - poetry.lock (Poetry; create it with 'poetry lock')
     !   - uv.lock (uv; create it with 'uv lock')
+    !   - pyproject.toml listing [project] dependencies (pip, without a lockfile)
     !
     ! If the app has no dependencies, add an empty requirements.txt.
 "};
@@ -72,19 +73,19 @@ fn detect_passes_with_python_version_file() {
 fn detect_passes_with_pyproject_toml() {
     detects_then_fails(
         &["pyproject.toml"],
-        indoc! {"
-            ! Error: No package manager lockfile was found
+        indoc! {r#"
+            ! Error: pyproject.toml declares nothing to install
             !
-            ! The app has a pyproject.toml but no lockfile, so the buildpack can't tell which
-            ! package manager installs the dependencies, nor which versions to install.
+            ! The app has a pyproject.toml and no lockfile or requirements.txt, but
+            ! it has no [project] dependencies list and no [build-system].
             !
-            ! Create the lockfile with the package manager the app uses, commit it, and
-            ! build again:
-            !   - uv: run 'uv lock' (creates uv.lock)
-            !   - Poetry: run 'poetry lock' (creates poetry.lock)
-            !
-            ! Or list the dependencies in a requirements.txt to install them with pip.
-        "},
+            ! List the app's dependencies in pyproject.toml (an empty list if it has
+            ! none):
+            !   [project]
+            !   dependencies = ["flask>=3", "gunicorn"]
+            ! or create a lockfile with 'uv lock' (uv.lock) or 'poetry lock'
+            ! (poetry.lock), or list them in a requirements.txt.
+        "#},
     );
 }
 

@@ -6,6 +6,8 @@
 
 mod detect_test;
 mod django_test;
+mod hooks_test;
+mod installer_test;
 mod local_platform_test;
 mod lockfile_apps;
 mod package_manager_test;
@@ -13,6 +15,7 @@ mod pip_test;
 mod pipenv_test;
 mod poetry_test;
 mod processes_test;
+mod pyproject_test;
 // Crafted archives and inventories on 127.0.0.1, and the local platform's work dir.
 #[cfg(not(feature = "pack"))]
 mod python_hardening_test;

@@ -1,5 +1,5 @@
-//! Choosing the package manager: apps with several package managers' files, or with a
-//! `pyproject.toml` and no lockfile, fail before any layer is made.
+//! Choosing the package manager: apps with several package managers' files fail before any
+//! layer is made. (A `pyproject.toml` without a lockfile is a pip app: `pyproject_test.rs`.)
 
 use crate::support::{build_output, failing_build_config};
 use indoc::indoc;
@@ -28,26 +28,4 @@ fn multiple_package_managers() {
             assert_not_contains!(out, "Installing Python");
         },
     );
-}
-
-#[test]
-fn pyproject_only() {
-    TestRunner::default().build(failing_build_config("pyproject_only"), |context| {
-        assert_contains!(
-            build_output(&context),
-            indoc! {"
-                ! Error: No package manager lockfile was found
-                !
-                ! The app has a pyproject.toml but no lockfile, so the buildpack can't tell which
-                ! package manager installs the dependencies, nor which versions to install.
-                !
-                ! Create the lockfile with the package manager the app uses, commit it, and
-                ! build again:
-                !   - uv: run 'uv lock' (creates uv.lock)
-                !   - Poetry: run 'poetry lock' (creates poetry.lock)
-                !
-                ! Or list the dependencies in a requirements.txt to install them with pip.
-            "}
-        );
-    });
 }

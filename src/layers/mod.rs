@@ -1,3 +1,4 @@
+pub(crate) mod installer;
 pub(crate) mod locked_venv;
 pub(crate) mod pip;
 pub(crate) mod pip_cache;

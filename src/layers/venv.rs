@@ -15,6 +15,10 @@
 //! - **Bytecode**: installers run without compiling; then `compileall --invalidation-mode
 //!   unchecked-hash` compiles `site-packages`, so `.pyc` files hold no timestamps and two builds
 //!   of the same inputs give identical layers.
+//! - **Installer**: pip, or uv's pip interface with `BP_PYTHON_INSTALLER=uv`; what differs
+//!   between them (commands, env, download cache, failure analysis) is in `installer.rs`, and
+//!   uv's version joins the cache key. The same layer holds a lockless `pyproject.toml`'s
+//!   dependencies (`pyproject_deps.rs`), keyed by `pyproject.toml`.
 //! - **Env**: `VIRTUAL_ENV` is the layer; its `bin/` goes first on PATH (the lifecycle adds each
 //!   layer's `bin/` in layer-name order, and `python` < `venv`; the layer env also prepends it
 //!   explicitly), so `python` imports the packages and their scripts are commands.
@@ -22,8 +26,7 @@
 use crate::PythonBuildpack;
 use crate::error_message::ErrorMessage;
 use crate::errors::BuildpackError;
-use crate::layers::pip::{self, Pip};
-use crate::layers::pip_cache;
+use crate::layers::installer::{Installer, Target};
 use crate::layers::runtime_key::{RuntimeKey, input_changes, version_change};
 use crate::packaging_tool_versions::PIP_VERSION;
 use crate::python_version::PythonVersion;
@@ -61,6 +64,10 @@ pub(crate) struct VenvMetadata {
     pip_version: String,
     /// Requirement input (relative path) → SHA-256 of its contents.
     requirements: BTreeMap<String, String>,
+    /// Set when uv installed the environment (`BP_PYTHON_INSTALLER=uv`); absent for pip, so
+    /// that pip environments cached before the option existed stay valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uv_version: Option<String>,
 }
 
 impl VenvMetadata {
@@ -70,16 +77,31 @@ impl VenvMetadata {
             runtime: _,
             pip_version,
             requirements,
+            uv_version,
         } = self;
         let mut changes: Vec<String> = version_change("pip", pip_version, &cached.pip_version)
             .into_iter()
             .collect();
+        changes.extend(installer_change(
+            uv_version.as_deref(),
+            cached.uv_version.as_deref(),
+        ));
         if cached.requirements.is_empty() {
             changes.push("The previous build stopped before the install completed".to_string());
             return changes;
         }
         changes.extend(input_changes(requirements, &cached.requirements));
         changes
+    }
+}
+
+/// Why the installer (pip, or uv at a version) differs from the cached environment's.
+fn installer_change(new: Option<&str>, cached: Option<&str>) -> Option<String> {
+    match (new, cached) {
+        (Some(new), Some(cached)) => version_change("uv", new, cached),
+        (Some(_), None) => Some("The installer changed from pip to uv".to_string()),
+        (None, Some(_)) => Some("The installer changed from uv to pip".to_string()),
+        (None, None) => None,
     }
 }
 
@@ -102,19 +124,20 @@ pub(crate) fn read_inputs(
     .map_err(DependenciesError::RequirementsFile)
 }
 
-/// Installs the app's requirements into the `venv` layer (or reuses it) and adds the layer's
-/// env to `env`.
+/// Installs the app's requirements (or lockless `pyproject.toml`) into the `venv` layer with
+/// `installer` (or reuses it) and adds the layer's env to `env`.
 pub(crate) fn install_dependencies(
     context: &BuildContext<PythonBuildpack>,
     env: &mut Env,
     python_version: PythonVersion,
-    inputs: &RequirementInputs,
-    pip: &Pip,
+    target: &Target,
+    installer: &Installer,
 ) -> libcnb::Result<(), BuildpackError> {
     let metadata = VenvMetadata {
         runtime: RuntimeKey::new(python_version, &context.target),
         pip_version: PIP_VERSION.to_string(),
-        requirements: inputs.digests.clone(),
+        requirements: target.digests().clone(),
+        uv_version: installer.uv_version(),
     };
     let layer = context.cached_layer(
         layer_name!("venv"),
@@ -146,11 +169,13 @@ pub(crate) fn install_dependencies(
     ));
     let fresh = match &layer.state {
         LayerState::Restored { cause: changes } if changes.is_empty() => {
-            print::sub_bullet(
-                "Requirements and pip are unchanged: using the cached environment without running pip",
-            );
-            // pip's cache layer is declared again so the platform keeps it for later builds.
-            pip_cache::prepare_pip_cache(context, python_version, false)?;
+            print::sub_bullet(format!(
+                "{inputs} and {tool} are unchanged: using the cached environment without running {tool}",
+                inputs = target.inputs_name(),
+                tool = installer.name(),
+            ));
+            // The installer's cache layer is declared again so the platform keeps it.
+            installer.prepare_cache(context, python_version, false)?;
             layer.write_sboms(&[environment_sbom(&venv_dir, python_version)?])?;
             return Ok(());
         }
@@ -182,15 +207,15 @@ pub(crate) fn install_dependencies(
         }
     };
 
-    let cache_dir = pip_cache::prepare_pip_cache(context, python_version, true)?;
-    run_pip(
+    let cache_dir = installer.prepare_cache(context, python_version, true)?;
+    run_install(
         context,
         env,
         &venv_dir,
         &cache_dir,
         fresh,
         python_version,
-        pip,
+        (target, installer),
     )?;
     layer.write_sboms(&[environment_sbom(&venv_dir, python_version)?])?;
     layer.write_metadata(metadata)?;
@@ -205,22 +230,18 @@ pub(crate) fn environment_sbom(
     sbom::environment_sbom(&site_packages(venv_dir, python_version)).map_err(BuildpackError::Sbom)
 }
 
-/// Creates the environment if `fresh`, runs `pip install`, removes what is no longer required
-/// (when updating) and compiles the bytecode.
-fn run_pip(
+/// Creates the environment if `fresh`, runs the installer (`pip install` or `uv pip install`),
+/// removes what is no longer required (when updating) and compiles the bytecode.
+fn run_install(
     context: &BuildContext<PythonBuildpack>,
     env: &Env,
     venv_dir: &Path,
     cache_dir: &Path,
     fresh: bool,
     python_version: PythonVersion,
-    pip: &Pip,
-) -> Result<(), DependenciesError> {
-    let mut vars = pip::tool_env(context, env);
-    vars.push((
-        OsString::from("PIP_CACHE_DIR"),
-        cache_dir.as_os_str().to_os_string(),
-    ));
+    (target, installer): (&Target, &Installer),
+) -> libcnb::Result<(), BuildpackError> {
+    let vars = installer.vars(context, env, cache_dir);
     let app_dir = &context.app_dir;
     let python = venv_dir.join("bin/python");
 
@@ -233,22 +254,19 @@ fn run_pip(
         .map_err(|error| DependenciesError::Environment(EnvironmentError::CreateVenv(error)))?;
     }
 
-    tool_command::stream(
-        pip.command(&vars)
-            .current_dir(app_dir)
-            .arg("--python")
-            .arg(&python)
-            .args([
-                "install",
-                "--no-compile",
-                "--requirement",
-                REQUIREMENTS_FILE,
-            ]),
-    )
-    .map_err(|error| DependenciesError::from_pip_failure(&error))?;
+    if let Some(mut command) = installer.install_command(&vars, &python, target) {
+        tool_command::stream(command.current_dir(app_dir))
+            .map_err(|error| installer.failure(&error, target))?;
+    }
 
     if !fresh {
-        remove_unrequired_packages(app_dir, venv_dir, python_version, pip, &vars)?;
+        remove_unrequired_packages(
+            app_dir,
+            venv_dir,
+            python_version,
+            (target, installer),
+            &vars,
+        )?;
     }
 
     tool_command::timed(&mut compile_bytecode_command(
@@ -316,14 +334,26 @@ fn remove_unrequired_packages(
     app_dir: &Path,
     venv_dir: &Path,
     python_version: PythonVersion,
-    pip: &Pip,
+    (target, installer): (&Target, &Installer),
     vars: &[(OsString, OsString)],
 ) -> Result<(), DependenciesError> {
-    let output = tool_command::command(pip.python(), vars)
+    let find_error =
+        |error: String| DependenciesError::Environment(EnvironmentError::FindUnrequired(error));
+    // A lockless pyproject.toml's roots go into a requirements file outside the app and layers.
+    let roots_dir = tempfile::tempdir().map_err(|error| find_error(error.to_string()))?;
+    let roots_file = match target.roots() {
+        None => PathBuf::from(REQUIREMENTS_FILE),
+        Some(roots) => {
+            let path = roots_dir.path().join("roots.txt");
+            std::fs::write(&path, roots).map_err(|error| find_error(error.to_string()))?;
+            path
+        }
+    };
+    let output = tool_command::command(installer.pip().python(), vars)
         .current_dir(app_dir)
         .args(["-I", "-c", UNREQUIRED_PACKAGES_SCRIPT])
         .arg(site_packages(venv_dir, python_version))
-        .arg(REQUIREMENTS_FILE)
+        .arg(&roots_file)
         .output()
         .map_err(|error| {
             DependenciesError::Environment(EnvironmentError::FindUnrequired(error.to_string()))
@@ -349,12 +379,9 @@ fn remove_unrequired_packages(
         unrequired.join(", ")
     ));
     tool_command::stream(
-        pip.command(vars)
-            .current_dir(app_dir)
-            .arg("--python")
-            .arg(venv_dir.join("bin/python"))
-            .args(["uninstall", "--yes"])
-            .args(&unrequired),
+        installer
+            .uninstall_command(vars, &venv_dir.join("bin/python"), &unrequired)
+            .current_dir(app_dir),
     )
     .map_err(|error| DependenciesError::Environment(EnvironmentError::Uninstall(error)))?;
     Ok(())
@@ -387,7 +414,7 @@ pub(crate) enum DependenciesError {
 
 impl DependenciesError {
     /// Classifies a failed `pip install` by its (already streamed) output.
-    fn from_pip_failure(error: &CmdError) -> Self {
+    pub(crate) fn from_pip_failure(error: &CmdError) -> Self {
         let command = redact_credentials(&error.name());
         let output = error.output().map_or_else(String::new, |output| {
             redact_credentials(&format!(
@@ -670,6 +697,7 @@ mod tests {
                 .iter()
                 .map(|(name, digest)| ((*name).to_string(), (*digest).to_string()))
                 .collect(),
+            uv_version: None,
         }
     }
 
@@ -696,6 +724,37 @@ mod tests {
         assert_eq!(
             new.input_changes(&metadata("26.3", &[])),
             ["The previous build stopped before the install completed"]
+        );
+    }
+
+    #[test]
+    fn an_installer_change_is_named() {
+        let pip = metadata("26.3", &[("requirements.txt", "a")]);
+        let uv = VenvMetadata {
+            uv_version: Some("0.13.8".to_string()),
+            ..pip.clone()
+        };
+        let older_uv = VenvMetadata {
+            uv_version: Some("0.13.7".to_string()),
+            ..pip.clone()
+        };
+        assert_eq!(
+            uv.input_changes(&pip),
+            ["The installer changed from pip to uv"]
+        );
+        assert_eq!(
+            pip.input_changes(&uv),
+            ["The installer changed from uv to pip"]
+        );
+        assert_eq!(
+            uv.input_changes(&older_uv),
+            ["The uv version changed from 0.13.7 to 0.13.8"]
+        );
+        // A pip environment's metadata has no uv version, as before the option existed.
+        assert!(!toml::to_string(&pip).unwrap().contains("uv_version"));
+        assert_eq!(
+            toml::from_str::<VenvMetadata>(&toml::to_string(&uv).unwrap()).unwrap(),
+            uv
         );
     }
 

@@ -1,10 +1,12 @@
 //! Build work that makes no layer of its own (apart from the tiny `web_concurrency` launch
-//! layer): Django's collectstatic and the image's processes. Runs after the dependencies are
-//! installed, with their Python on the build env's `PATH`.
+//! layer): Django's collectstatic, the app's `bin/post_compile` hook and the image's processes.
+//! Runs after the dependencies are installed, with their Python on the build env's `PATH`.
+//! (The `bin/pre_compile` hook runs at the very start of the build: [`run_pre_compile`].)
 
 mod collectstatic_cache;
 mod default_process;
 mod django;
+mod hooks;
 mod installed;
 mod manage_py;
 mod processes;
@@ -23,6 +25,7 @@ use libcnb::{Env, Platform};
 pub(crate) enum StepsError {
     InstalledPackages(installed::ProbeError),
     Django(django::DjangoError),
+    Hook(hooks::HookError),
     Procfile(procfile::ProcfileError),
     WebConcurrencyLayer(std::io::Error),
 }
@@ -32,6 +35,7 @@ impl StepsError {
         match self {
             Self::InstalledPackages(error) => error.message(),
             Self::Django(error) => error.message(),
+            Self::Hook(error) => error.message(),
             Self::Procfile(error) => error.message(),
             Self::WebConcurrencyLayer(error) => ErrorMessage::new(
                 "Unable to write the web_concurrency layer",
@@ -50,7 +54,22 @@ impl From<StepsError> for libcnb::Error<BuildpackError> {
     }
 }
 
-/// Runs Django's collectstatic, then decides the image's processes, returning them for
+/// Runs the app's `bin/pre_compile` hook, if it has one, with the build image's env and the
+/// platform env (no Python of this buildpack exists yet).
+pub(crate) fn run_pre_compile(
+    context: &BuildContext<PythonBuildpack>,
+) -> Result<(), libcnb::Error<BuildpackError>> {
+    use libcnb::Platform;
+    hooks::run(
+        &context.app_dir,
+        &Env::from_current(),
+        context.platform.env(),
+        hooks::Hook::PreCompile,
+    )
+    .map_err(|error| StepsError::Hook(error).into())
+}
+
+/// Runs Django's collectstatic and the app's `bin/post_compile` hook, then decides the image's processes, returning them for
 /// `launch.toml`. `env` is the build env with the app's dependencies installed.
 pub(crate) fn run(
     context: &BuildContext<PythonBuildpack>,
@@ -64,6 +83,13 @@ pub(crate) fn run(
         installed::installed_packages(env, limit).map_err(StepsError::InstalledPackages)?;
     let manage_py = manage_py::ManagePy::find(app_dir);
     django::collectstatic(context, env, &installed, manage_py.as_ref(), limit)?;
+    hooks::run(
+        app_dir,
+        env,
+        context.platform.env(),
+        hooks::Hook::PostCompile,
+    )
+    .map_err(StepsError::Hook)?;
     let launch = processes::processes(app_dir, &installed, manage_py.as_ref())
         .map_err(StepsError::Procfile)?;
     if installed.gunicorn.is_some() || installed.uvicorn.is_some() {

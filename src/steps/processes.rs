@@ -82,9 +82,6 @@ pub(crate) fn processes(
     Ok(launch.build())
 }
 
-<<<<<<< HEAD
-/// The Procfile's bytes, through the one reader of app files (regular files only, size capped).
-=======
 /// A process running `command` with `bash -c`, the command string in `args` (user-provided
 /// args replace it).
 fn shell_process(process_type: ProcessType, command: &str) -> ProcessBuilder {
@@ -93,7 +90,7 @@ fn shell_process(process_type: ProcessType, command: &str) -> ProcessBuilder {
     builder
 }
 
->>>>>>> launcher
+/// The Procfile's bytes, through the one reader of app files (regular files only, size capped).
 fn read_procfile(app_dir: &Path) -> Result<Option<Vec<u8>>, ProcfileError> {
     crate::app_file::read(&app_dir.join("Procfile"), "Procfile").map_err(ProcfileError::File)
 }

@@ -1,0 +1,3 @@
+"""The installed project."""
+
+GREETING = "hello from buildapp"
