@@ -2,6 +2,7 @@
 //! runtimes: a version from each source, the default and the remembered minor version, and the
 //! errors, each of which fails before any layer is written and is followed by a good build.
 
+#[cfg(not(feature = "pack"))]
 use crate::support::runtime_server::{parse_inventory, runtime_server_url, test_runtimes_dir};
 use crate::support::{buildpack_output, default_build_config};
 use indoc::{formatdoc, indoc};
@@ -300,6 +301,8 @@ fn no_version_uses_the_newest_and_recommends_a_pin() {
 
 /// An inventory file, in a temporary directory, listing only the test runtime `version` (by its
 /// absolute URL on the runtime server): a buildpack release whose newest version was older.
+// Host files and the host's 127.0.0.1 are out of reach of a `pack` build container.
+#[cfg(not(feature = "pack"))]
 fn inventory_with_only(version: &str) -> (tempfile::TempDir, String) {
     let url = runtime_server_url("/inventory.toml");
     let text = std::fs::read_to_string(test_runtimes_dir().join("inventory.toml"))
@@ -325,6 +328,7 @@ fn inventory_with_only(version: &str) -> (tempfile::TempDir, String) {
     (dir, path.display().to_string())
 }
 
+#[cfg(not(feature = "pack"))]
 #[test]
 fn a_rebuild_of_an_unpinned_app_keeps_the_previous_minor_version() {
     // The first build's inventory has no newer version than 3.12 (an older buildpack release).

@@ -477,7 +477,7 @@ impl Platform {
         })?;
         drop(command);
         let combined = Output::captured();
-        let pump = combined.pump(reader, false);
+        let pump = combined.pump(reader);
         let status = child.wait().map_err(|error| {
             PlatformError::new(format!("Could not wait for bin/detect: {error}"))
         })?;
@@ -642,7 +642,17 @@ impl Platform {
             String::from("CNB_BP_PLAN_PATH"),
             plan_path.to_string_lossy().into_owned(),
         );
-        let mut child = Command::new(self.buildpack.dir.join("bin").join("build"))
+        // The lifecycle gives `bin/build` one writer for both stdout and stderr, its own
+        // stdout (buildpacks/lifecycle buildpack/build.go, `runBuildCmd`: `cmd.Stdout` and
+        // `cmd.Stderr` are both `inputs.Out`), which `pack` prints on its stdout: so does this
+        // platform, through one pipe, which also keeps the order of the two streams.
+        let (reader, writer) = std::io::pipe()
+            .map_err(|error| PlatformError::new(format!("Could not create a pipe: {error}")))?;
+        let writer_err = writer
+            .try_clone()
+            .map_err(|error| PlatformError::new(format!("Could not create a pipe: {error}")))?;
+        let mut command = Command::new(self.buildpack.dir.join("bin").join("build"));
+        command
             .arg(bp_layers_dir)
             .arg(self.work_dir.join("platform"))
             .arg(plan_path)
@@ -650,22 +660,18 @@ impl Platform {
             .env_clear()
             .envs(&env)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|error| {
-                PlatformError::new(format!("Could not run the buildpack's bin/build: {error}"))
-            })?;
-        let pumps = [
-            child.stdout.take().map(|stdout| output.pump(stdout, false)),
-            child.stderr.take().map(|stderr| output.pump(stderr, true)),
-        ];
+            .stdout(writer)
+            .stderr(writer_err);
+        let mut child = command.spawn().map_err(|error| {
+            PlatformError::new(format!("Could not run the buildpack's bin/build: {error}"))
+        })?;
+        // The parent's copies of the pipe's write end must go, or the pump never sees EOF.
+        drop(command);
+        let pump = output.pump(reader);
         let status = child.wait().map_err(|error| {
             PlatformError::new(format!("Could not wait for bin/build: {error}"))
         })?;
-        for pump in pumps.into_iter().flatten() {
-            let _ = pump.join();
-        }
+        let _ = pump.join();
         Ok(status)
     }
 

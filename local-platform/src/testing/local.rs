@@ -251,9 +251,11 @@ struct BuildState {
 
 /// A finished build (as `libcnb_test::TestContext`).
 pub struct TestContext<'a> {
-    /// What `pack build` printed to stdout (lifecycle phases and the buildpack's stdout).
+    /// What `pack build` printed to stdout: the lifecycle's output, and the buildpack's
+    /// stdout and stderr (the lifecycle hands both to one writer).
     pub pack_stdout: String,
-    /// What `pack build` printed to stderr (the buildpack's stderr, pack's own errors).
+    /// What `pack build` printed to stderr: only pack's own errors (empty after a successful
+    /// build).
     pub pack_stderr: String,
     /// The config of this build.
     pub config: BuildConfig,
