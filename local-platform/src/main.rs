@@ -1,13 +1,14 @@
 //! `local-platform`: build an app with the buildpack and launch it, without Docker.
 //!
 //! ```text
-//! local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR]
+//! local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR] [--user UID:GID]
 //! local-platform launch [--work-dir DIR] [--env K=V]... [--process TYPE | -- <command>...]
 //! local-platform sbom [--work-dir DIR] [--output-dir DIR]
 //! ```
 
 use local_platform::{
-    BuildRequest, Buildpack, LaunchCommand, Output, Platform, launch_command, package_crate,
+    BuildRequest, BuildUser, Buildpack, LaunchCommand, Output, Platform, launch_command,
+    package_crate,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use indoc as _;
 use libcnb_data as _;
 #[cfg(feature = "pack")]
 use libcnb_test as _;
+use rustix as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;
@@ -28,7 +30,7 @@ use toml as _;
 
 const USAGE: &str = "\
 Usage:
-  local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR]
+  local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR] [--user UID:GID]
   local-platform launch [--work-dir DIR] [--env K=V]... [--process TYPE | -- <command>...]
   local-platform sbom [--work-dir DIR] [--output-dir DIR]
 
@@ -36,6 +38,8 @@ build    Detects and builds <app-dir> with the buildpack (default: this reposito
          buildpack crate, built with cargo; --buildpack takes a buildpack directory).
          Layers are restored from the previous build in the same work dir
          (default: target/local-platform/<app-dir name>).
+         Started as root, detect and build run as --user (default: $CNB_USER_ID:
+         $CNB_GROUP_ID, or 1000:1000), as the lifecycle does; launch stays root.
 launch   Runs the last built image: the default process, --process TYPE, or a command
          (a single argument runs with bash -c). PORT defaults to 8080.
 sbom     Writes the last built image's launch SBOMs to --output-dir (default: the
@@ -67,6 +71,7 @@ struct Options {
     work_dir: Option<PathBuf>,
     buildpack: Option<PathBuf>,
     process: Option<String>,
+    user: Option<String>,
     command: Vec<String>,
     output_dir: Option<PathBuf>,
 }
@@ -96,6 +101,7 @@ fn parse(args: &[String], allowed: &[&str]) -> Result<Options, String> {
             "--work-dir" => options.work_dir = Some(PathBuf::from(value()?)),
             "--buildpack" => options.buildpack = Some(PathBuf::from(value()?)),
             "--process" => options.process = Some(value()?),
+            "--user" => options.user = Some(value()?),
             "--output-dir" => options.output_dir = Some(PathBuf::from(value()?)),
             "--" => {
                 options.command = iter.cloned().collect();
@@ -125,7 +131,13 @@ fn last_work_dir_file() -> PathBuf {
 fn build(args: &[String]) -> Result<ExitCode, String> {
     let options = parse(
         args,
-        &["--env", "--clear-cache", "--work-dir", "--buildpack"],
+        &[
+            "--env",
+            "--clear-cache",
+            "--work-dir",
+            "--buildpack",
+            "--user",
+        ],
     )?;
     let [app_dir] = options.positional.as_slice() else {
         return Err(format!("build takes exactly one app dir.\n\n{USAGE}"));
@@ -153,8 +165,12 @@ fn build(args: &[String]) -> Result<ExitCode, String> {
         package_crate(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
     }
     .map_err(|error| error.to_string())?;
-    let platform =
+    let mut platform =
         Platform::new(&work_dir, buildpack.clone()).map_err(|error| error.to_string())?;
+    if let Some(user) = &options.user {
+        let user = BuildUser::parse(user).map_err(|error| error.to_string())?;
+        platform = platform.with_build_user(Some(user));
+    }
     let remember = [
         (
             platform.work_dir().join("buildpack-dir"),

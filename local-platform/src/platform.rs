@@ -17,6 +17,7 @@
 //! ```
 
 use crate::PlatformError;
+use crate::build_user::BuildUser;
 use crate::buildpack::Buildpack;
 use crate::files::{copy_tree, digest_tree, fingerprint, move_tree, remove_tree, stamp_tree};
 use crate::layers::{self, BuildOutputFiles, LayerTypes, Process};
@@ -27,6 +28,7 @@ use crate::target::Target;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -167,6 +169,10 @@ pub struct Platform {
     work_dir: PathBuf,
     buildpack: Buildpack,
     target: Target,
+    /// Who detect and build run as (see `build_user.rs`); `None`: the calling user.
+    build_user: Option<BuildUser>,
+    /// Whether `HOME` of detect and build is read-only (to prove nothing writes there).
+    read_only_home: bool,
 }
 
 enum DetectResult {
@@ -187,7 +193,36 @@ impl Platform {
             work_dir,
             buildpack,
             target: Target::host(),
+            build_user: BuildUser::from_env()?,
+            read_only_home: false,
         })
+    }
+
+    /// Runs detect and build as `user` (`None`: as the calling user) instead of the default
+    /// of [`BuildUser::from_env`].
+    #[must_use]
+    pub fn with_build_user(mut self, user: Option<BuildUser>) -> Self {
+        self.build_user = user;
+        self
+    }
+
+    /// Makes `HOME` of detect and build a read-only, empty dir.
+    #[must_use]
+    pub fn with_read_only_home(mut self, read_only: bool) -> Self {
+        self.read_only_home = read_only;
+        self
+    }
+
+    /// Who detect and build run as (`None`: the calling user).
+    #[must_use]
+    pub fn build_user(&self) -> Option<BuildUser> {
+        self.build_user
+    }
+
+    /// `<work>/home`: `HOME` of detect and build.
+    #[must_use]
+    pub fn home_dir(&self) -> PathBuf {
+        self.work_dir.join("home")
     }
 
     #[must_use]
@@ -284,6 +319,7 @@ impl Platform {
             .map_err(|error| PlatformError::io("creating", &bp_layers_dir, &error))?;
         let restored = if request.clear_cache {
             remove_tree(&self.cache_dir())?;
+            self.hand_over_layers_dir(&BTreeMap::new())?;
             BTreeMap::new()
         } else {
             output.line("===> RESTORING");
@@ -357,6 +393,7 @@ impl Platform {
             "home",
             "platform",
             "tmp",
+            STAGED_BUILDPACKS,
             MATERIALISED_MARKER,
         ] {
             remove_tree(&self.work_dir.join(dir))?;
@@ -390,7 +427,80 @@ impl Platform {
             let path = env_dir.join(name);
             fs::write(&path, value).map_err(|error| PlatformError::io("writing", &path, &error))?;
         }
+        if self.read_only_home {
+            set_mode(&self.home_dir(), 0o555)?;
+        }
+        self.hand_over_workspace()
+    }
+
+    /// With a build user: what the phases write becomes theirs (the app dir, `HOME`, the plan
+    /// dir), what they only read stays readable, and the stores become unreachable to them (in
+    /// a real build the cache and the image are not in the build container at all). A buildpack
+    /// dir the user can't read is staged into the work dir, as builders keep buildpacks in
+    /// `/cnb/buildpacks/<id>/<version>`, readable by all.
+    fn hand_over_workspace(&self) -> Result<(), PlatformError> {
+        let Some(user) = self.build_user else {
+            return Ok(());
+        };
+        // Searchable but not listable: the user reaches app/, layers/, home/, platform/, tmp/.
+        set_mode(&self.work_dir, 0o711)?;
+        let store = self.store_dir();
+        fs::create_dir_all(&store)
+            .map_err(|error| PlatformError::io("creating", &store, &error))?;
+        set_mode(&store, 0o700)?;
+        user.ensure_owner(&self.app_dir())?;
+        user.ensure_owner(&self.work_dir.join("tmp"))?;
+        if !self.read_only_home {
+            user.ensure_owner(&self.home_dir())?;
+        }
+        if !user.can_read_tree(&self.buildpack.dir) {
+            link_or_copy_tree(&self.buildpack.dir, &self.staged_buildpack_dir())?;
+        }
         Ok(())
+    }
+
+    /// Where a buildpack the build user can't read is staged.
+    fn staged_buildpack_dir(&self) -> PathBuf {
+        self.work_dir
+            .join(STAGED_BUILDPACKS)
+            .join("buildpacks")
+            .join(self.buildpack.escaped_id())
+            .join(&self.buildpack.version)
+    }
+
+    /// The buildpack dir that detect and build run from (`CNB_BUILDPACK_DIR`).
+    fn phase_buildpack_dir(&self) -> PathBuf {
+        let staged = self.staged_buildpack_dir();
+        if staged.is_dir() {
+            staged
+        } else {
+            self.buildpack.dir.clone()
+        }
+    }
+
+    /// A phase's command, run as the build user if there is one.
+    fn phase_command(&self, phase: &str) -> Command {
+        let mut command = Command::new(self.phase_buildpack_dir().join("bin").join(phase));
+        if let Some(user) = self.build_user {
+            user.apply(&mut command);
+        }
+        command
+    }
+
+    /// Why a phase could not start, with a hint when it was to run as the build user.
+    fn spawn_error(&self, phase: &str, error: &std::io::Error) -> PlatformError {
+        let hint = self.build_user.map_or_else(String::new, |user| {
+            format!(
+                " (it runs as the user {}:{}; set {}/{} to choose another)",
+                user.uid,
+                user.gid,
+                crate::USER_ID_VAR,
+                crate::GROUP_ID_VAR
+            )
+        });
+        PlatformError::new(format!(
+            "Could not run the buildpack's bin/{phase}: {error}{hint}"
+        ))
     }
 
     /// The platform env vars, from `<platform>/env/`.
@@ -410,12 +520,16 @@ impl Platform {
 
     /// The env of `bin/detect` and `bin/build`: the build image's base env, the platform env
     /// applied unless the buildpack sets `clear-env`, then the `CNB_*` variables.
+    ///
+    /// `HOME` is the build user's home (lifecycle `priv.SetEnvironmentForUser`), which in a
+    /// builder is a writable dir of the image, fresh in each build container: here a fresh
+    /// `<work>/home` owned by that user.
     fn phase_env(&self) -> Result<BTreeMap<String, String>, PlatformError> {
         let mut env = BTreeMap::from([
             (String::from("PATH"), String::from(DEFAULT_PATH)),
             (
                 String::from("HOME"),
-                self.work_dir.join("home").to_string_lossy().into_owned(),
+                self.home_dir().to_string_lossy().into_owned(),
             ),
         ]);
         env.extend(self.target.env());
@@ -434,7 +548,7 @@ impl Platform {
         }
         env.insert(
             String::from("CNB_BUILDPACK_DIR"),
-            self.buildpack.dir.to_string_lossy().into_owned(),
+            self.phase_buildpack_dir().to_string_lossy().into_owned(),
         );
         env.insert(
             String::from("CNB_PLATFORM_DIR"),
@@ -450,6 +564,9 @@ impl Platform {
         let plan_path = self.work_dir.join("tmp").join("build-plan.toml");
         fs::write(&plan_path, "")
             .map_err(|error| PlatformError::io("writing", &plan_path, &error))?;
+        if let Some(user) = self.build_user {
+            user.ensure_owner(&plan_path)?;
+        }
         let platform_dir = self.work_dir.join("platform");
         let mut env = self.phase_env()?;
         env.insert(
@@ -462,7 +579,7 @@ impl Platform {
         let writer_err = writer
             .try_clone()
             .map_err(|error| PlatformError::new(format!("Could not create a pipe: {error}")))?;
-        let mut command = Command::new(self.buildpack.dir.join("bin").join("detect"));
+        let mut command = self.phase_command("detect");
         command
             .arg(&platform_dir)
             .arg(&plan_path)
@@ -472,9 +589,9 @@ impl Platform {
             .stdin(Stdio::null())
             .stdout(writer)
             .stderr(writer_err);
-        let mut child = command.spawn().map_err(|error| {
-            PlatformError::new(format!("Could not run the buildpack's bin/detect: {error}"))
-        })?;
+        let mut child = command
+            .spawn()
+            .map_err(|error| self.spawn_error("detect", &error))?;
         drop(command);
         let combined = Output::captured();
         let pump = combined.pump(reader);
@@ -607,12 +724,20 @@ impl Platform {
         for (name, sha) in data_from_cache {
             output.line(&format!("Restoring data for \"{bp_id}:{name}\" from cache"));
             let dir = bp_layers_dir.join(name);
-            let stamp = if let Some(stamp) = spares.take(name, sha, &dir)? {
+            let mut stamp = if let Some(stamp) = spares.take(name, sha, &dir)? {
                 stamp
             } else {
                 copy_tree(&self.stored_layer_dir(sha), &dir)?;
                 stamp_tree(&dir)?.0
             };
+            // The restorer runs as the build user (lifecycle `restorer.go`: `EnsureOwner` of
+            // the layers dir, then `RunAs`): restored files are theirs. The stamp is taken
+            // after the chown, which changes ctimes.
+            if let Some(user) = self.build_user
+                && user.ensure_owner(&dir)?
+            {
+                stamp = stamp_tree(&dir)?.0;
+            }
             restored.insert(
                 name.clone(),
                 RestoredLayer {
@@ -624,7 +749,36 @@ impl Platform {
         if let Some(store) = previous_image.and_then(|image| image.store.as_ref()) {
             layers::write_metadata_toml(&bp_layers_dir.join("store.toml"), store)?;
         }
+        self.hand_over_layers_dir(&restored)?;
         Ok(restored)
+    }
+
+    /// With a build user: the layers dir and everything the restorer wrote into it (besides
+    /// the restored layer dirs, handed over as they were restored) become the user's, as the
+    /// lifecycle's `EnsureOwner` of `<layers>` does.
+    fn hand_over_layers_dir(
+        &self,
+        restored: &BTreeMap<String, RestoredLayer>,
+    ) -> Result<(), PlatformError> {
+        let Some(user) = self.build_user else {
+            return Ok(());
+        };
+        let bp_layers_dir = self.buildpack_layers_dir();
+        for dir in [self.layers_root(), bp_layers_dir.clone()] {
+            std::os::unix::fs::lchown(&dir, Some(user.uid), Some(user.gid))
+                .map_err(|error| PlatformError::io("changing the owner of", &dir, &error))?;
+        }
+        let entries = fs::read_dir(&bp_layers_dir)
+            .map_err(|error| PlatformError::io("reading", &bp_layers_dir, &error))?;
+        for entry in entries {
+            let entry =
+                entry.map_err(|error| PlatformError::io("reading", &bp_layers_dir, &error))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !restored.contains_key(&name) {
+                user.ensure_owner(&entry.path())?;
+            }
+        }
+        Ok(())
     }
 
     fn run_build(
@@ -651,7 +805,7 @@ impl Platform {
         let writer_err = writer
             .try_clone()
             .map_err(|error| PlatformError::new(format!("Could not create a pipe: {error}")))?;
-        let mut command = Command::new(self.buildpack.dir.join("bin").join("build"));
+        let mut command = self.phase_command("build");
         command
             .arg(bp_layers_dir)
             .arg(self.work_dir.join("platform"))
@@ -662,9 +816,9 @@ impl Platform {
             .stdin(Stdio::null())
             .stdout(writer)
             .stderr(writer_err);
-        let mut child = command.spawn().map_err(|error| {
-            PlatformError::new(format!("Could not run the buildpack's bin/build: {error}"))
-        })?;
+        let mut child = command
+            .spawn()
+            .map_err(|error| self.spawn_error("build", &error))?;
         // The parent's copies of the pipe's write end must go, or the pump never sees EOF.
         drop(command);
         let pump = output.pump(reader);
@@ -1051,6 +1205,49 @@ impl Platform {
 
 /// `<work>/<marker>`: `<image id> <fingerprint>` of the last materialisation.
 const MATERIALISED_MARKER: &str = "materialised";
+
+/// `<work>/cnb/buildpacks/<id>/<version>`: a buildpack staged for a build user who can't read
+/// it where it is.
+const STAGED_BUILDPACKS: &str = "cnb";
+
+fn set_mode(path: &Path, mode: u32) -> Result<(), PlatformError> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(|error| PlatformError::io("changing the mode of", path, &error))
+}
+
+/// Copies the tree at `from` to `to`, following symlinks, hard-linking files where it can
+/// (same file system) instead of copying them.
+fn link_or_copy_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
+    let metadata =
+        fs::metadata(from).map_err(|error| PlatformError::io("reading", from, &error))?;
+    if metadata.is_dir() {
+        fs::create_dir_all(to).map_err(|error| PlatformError::io("creating", to, &error))?;
+        set_mode(to, 0o755)?;
+        let entries =
+            fs::read_dir(from).map_err(|error| PlatformError::io("reading", from, &error))?;
+        for entry in entries {
+            let entry = entry.map_err(|error| PlatformError::io("reading", from, &error))?;
+            link_or_copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        return Ok(());
+    }
+    let real = from
+        .canonicalize()
+        .map_err(|error| PlatformError::io("resolving", from, &error))?;
+    // Readable (and, for executables, runnable) by all, as in `/cnb/buildpacks`. A hard link
+    // shares the file's mode, so only a file that already grants that is linked.
+    let mode = metadata.permissions().mode() & 0o7777;
+    let wanted = if mode & 0o100 == 0 {
+        mode | 0o444
+    } else {
+        mode | 0o555
+    };
+    if mode == wanted && fs::hard_link(&real, to).is_ok() {
+        return Ok(());
+    }
+    fs::copy(&real, to).map_err(|error| PlatformError::io("copying", from, &error))?;
+    set_mode(to, wanted)
+}
 
 fn unique_id() -> String {
     let nanos = std::time::SystemTime::now()

@@ -10,6 +10,7 @@ use std::process::Command;
 use command_fds as _;
 use indoc as _;
 use libcnb_data as _;
+use rustix as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;

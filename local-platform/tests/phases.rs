@@ -5,9 +5,11 @@
 #![cfg_attr(feature = "pack", allow(unused_crate_dependencies))]
 #![cfg(not(feature = "pack"))]
 
+use local_platform::BuildUser;
 use local_platform::testing::{
     BuildConfig, BuildpackReference, PackResult, TestRunner, assert_contains, assert_not_contains,
 };
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 // The library's dependencies, unused by this test crate.
@@ -84,4 +86,126 @@ fn assert_not_contains_on_an_empty_string_fails_as_it_would_prove_nothing() {
     assert_contains!(message, "right: `\"panicked\"`");
     // A non-empty string that lacks the text passes.
     assert_not_contains!("built", "panicked");
+}
+
+/// Whether the tests run as root, the only case where the platform switches users.
+fn running_as_root() -> bool {
+    let root = rustix::process::geteuid().is_root();
+    if !root {
+        eprintln!("Not running as root: the platform runs the phases as the calling user.");
+    }
+    root
+}
+
+const WHO_AM_I: &str = r#"
+echo "$PHASE as $(id -u):$(id -g) groups $(id -G)"
+echo "$PHASE HOME=$HOME owned by $(stat -c %u:%g "$HOME")"
+echo "$PHASE app dir owned by $(stat -c %u:%g .)"
+"#;
+
+#[test]
+fn detect_and_build_run_as_the_build_user_owning_the_app_layers_and_home() {
+    if !running_as_root() {
+        return;
+    }
+    // Detect's output is shown only when it fails: it leaves its answers to build.
+    let detect = format!("PHASE=detect\n{{\n{WHO_AM_I}\n}} > detect-output\n");
+    let build = format!(
+        "cat detect-output\nPHASE=build\n{WHO_AM_I}{}",
+        r#"
+echo "build layers dir owned by $(stat -c %u:%g "$LAYERS") $(stat -c %u:%g "$LAYERS/..")"
+echo "restored: $(stat -c %u:%g "$LAYERS/cached/file" 2>/dev/null || echo none) $(stat -c %u:%g "$LAYERS/cached.toml" 2>/dev/null || echo none) $(stat -c %u:%g "$LAYERS/store.toml" 2>/dev/null || echo none)"
+ls "$LAYERS/../../store" >/dev/null 2>&1 || echo "the stores are out of reach"
+touch "$HOME/written" app-file
+mkdir -p "$LAYERS/cached"
+echo data > "$LAYERS/cached/file"
+printf '[types]\ncache = true\nlaunch = true\n' > "$LAYERS/cached.toml"
+printf '[metadata]\nkept = true\n' > "$LAYERS/store.toml"
+"#
+    );
+    let user = BuildUser {
+        uid: 1234,
+        gid: 2345,
+    };
+    let mut config = config(&[("detect.sh", &detect), ("build.sh", &build)]);
+    config.build_user(Some(user));
+    TestRunner::default().build(&config, |context| {
+        let work = context.work_dir().display().to_string();
+        let stdout = &context.pack_stdout;
+        // No supplementary groups: only the primary one.
+        assert_contains!(stdout, "detect as 1234:2345 groups 2345\n");
+        assert_contains!(stdout, "build as 1234:2345 groups 2345\n");
+        assert_contains!(
+            stdout,
+            &format!("build HOME={work}/home owned by 1234:2345\n")
+        );
+        assert_contains!(stdout, "detect app dir owned by 1234:2345\n");
+        assert_contains!(stdout, "build layers dir owned by 1234:2345 1234:2345\n");
+        assert_contains!(stdout, "restored: none none none\n");
+        assert_contains!(stdout, "the stores are out of reach\n");
+        // Launch stays as it was: the calling user (root).
+        assert_eq!(context.run_shell_command("id -u").stdout, "0\n");
+        context.rebuild(&config, |context| {
+            let stdout = &context.pack_stdout;
+            assert_contains!(stdout, "restored: 1234:2345 1234:2345 1234:2345\n");
+            assert_contains!(stdout, "detect as 1234:2345 groups 2345\n");
+        });
+    });
+}
+
+#[test]
+fn the_default_build_user_is_1000_and_a_config_can_keep_the_calling_user() {
+    if !running_as_root() {
+        return;
+    }
+    let build = format!("PHASE=build\n{WHO_AM_I}");
+    TestRunner::default().build(config(&[("build.sh", &build)]), |context| {
+        assert_contains!(context.pack_stdout, "build as 1000:1000 groups 1000\n");
+    });
+    TestRunner::default().build(
+        config(&[("build.sh", &build)]).build_user(None),
+        |context| {
+            assert_contains!(context.pack_stdout, "build as 0:0 ");
+        },
+    );
+}
+
+#[test]
+fn a_buildpack_the_build_user_cannot_read_is_staged_for_them() {
+    if !running_as_root() {
+        return;
+    }
+    let private = tempfile::tempdir().unwrap();
+    let buildpack_dir = private.path().join("shell_buildpack");
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SHELL_BUILDPACK);
+    std::fs::create_dir_all(buildpack_dir.join("bin")).unwrap();
+    for file in ["buildpack.toml", "bin/build", "bin/detect"] {
+        std::fs::copy(source.join(file), buildpack_dir.join(file)).unwrap();
+    }
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut config = config(&[("build.sh", "echo \"buildpack dir: $CNB_BUILDPACK_DIR\"\n")]);
+    config.buildpacks([BuildpackReference::Other(
+        buildpack_dir.display().to_string(),
+    )]);
+    TestRunner::default().build(&config, |context| {
+        let work = context.work_dir().display().to_string();
+        assert_contains!(
+            context.pack_stdout,
+            &format!("buildpack dir: {work}/cnb/buildpacks/test_shell/0.0.1\n")
+        );
+    });
+}
+
+#[test]
+fn a_read_only_home_stays_empty_and_unwritable() {
+    let build = "touch \"$HOME/file\" 2>/dev/null && echo wrote || echo \"could not write HOME\"\n";
+    TestRunner::default().build(config(&[("build.sh", build)]).read_only_home(), |context| {
+        assert_contains!(context.pack_stdout, "could not write HOME\n");
+        assert_eq!(
+            std::fs::read_dir(context.work_dir().join("home"))
+                .unwrap()
+                .count(),
+            0
+        );
+    });
 }

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use command_fds as _;
 #[cfg(feature = "pack")]
 use libcnb_test as _;
+use rustix as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;
