@@ -6,6 +6,9 @@
 
 mod detect_test;
 mod django_test;
+// `read_only_home` is local only.
+#[cfg(not(feature = "pack"))]
+mod home_test;
 // Builds that need the host's 127.0.0.1 (the test runtime server as the inventory or as a
 // package index), which a `pack` build container can't reach: local backend only.
 #[cfg(not(feature = "pack"))]
