@@ -209,3 +209,59 @@ fn a_read_only_home_stays_empty_and_unwritable() {
         );
     });
 }
+
+#[test]
+fn the_cli_takes_the_build_user_from_cnb_user_id_or_user() {
+    let cli = |args: &[&str], env: &[(&str, &str)]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_local-platform"))
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .expect("running local-platform");
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("build.sh"),
+        "echo \"build as $(id -u):$(id -g)\"\n",
+    )
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let buildpack = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/shell_buildpack"
+    );
+    let build_args = [
+        "build",
+        app.path().to_str().unwrap(),
+        "--work-dir",
+        work.path().to_str().unwrap(),
+        "--buildpack",
+        buildpack,
+    ];
+    let (_, stderr) = cli(&build_args, &[("CNB_USER_ID", "abc")]);
+    assert_eq!(
+        stderr,
+        "local-platform: Invalid CNB_USER_ID 'abc': expected a numeric id such as 1000.\n"
+    );
+    let user_args = [&build_args[..], &["--user", "1000"]].concat();
+    let (_, stderr) = cli(&user_args, &[]);
+    assert_eq!(
+        stderr,
+        "local-platform: Invalid build user '1000': expected UID:GID, such as 1000:1000.\n"
+    );
+    if !running_as_root() {
+        return;
+    }
+    let (stdout, stderr) = cli(
+        &build_args,
+        &[("CNB_USER_ID", "1500"), ("CNB_GROUP_ID", "1600")],
+    );
+    assert_contains!(stdout, "build as 1500:1600\n", "{stderr}");
+    let user_args = [&build_args[..], &["--user", "1700:1800"]].concat();
+    let (stdout, stderr) = cli(&user_args, &[("CNB_USER_ID", "1500")]);
+    assert_contains!(stdout, "build as 1700:1800\n", "{stderr}");
+}
