@@ -14,7 +14,12 @@
 //! <work>/store/cache/        the build cache: cache.json (its layers), sbom/cache/<bp-id>/
 //! <work>/store/layers/<hex>/ the layers of both, by content digest
 //! <work>/spare/<name>/       spare copies of stored layers (see `spares.rs`)
+//! <work>/cnb/buildpacks/<bp-id>/<version>/
+//!                            the buildpack, staged for a build user who can't read it
 //! ```
+//!
+//! With a build user (`build_user.rs`), `app`, `layers`, `home` and `tmp` are theirs, `<work>`
+//! is searchable but not listable, and `store` is root's alone.
 
 use crate::PlatformError;
 use crate::build_user::BuildUser;
