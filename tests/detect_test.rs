@@ -136,7 +136,7 @@ fn fails_detection(make: impl Fn(&Path)) {
             "}
         );
         assert_not_contains!(context.pack_stdout, "===> BUILDING");
-        assert_not_contains!(context.pack_stderr, "panicked");
+        assert_not_contains!(context.pack_stdout, "panicked");
     });
 }
 

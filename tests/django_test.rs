@@ -351,6 +351,13 @@ fn django_reused_static_files_match_a_clear_cache_build() {
 #[test]
 fn django_static_root_outside_the_app_is_collected_on_every_build() {
     let static_root = tempfile::tempdir().expect("creating a temporary directory");
+    // Writable by the unprivileged user the build runs as (when the tests run as root), as a
+    // STATIC_ROOT outside the app must be in a real build.
+    std::fs::set_permissions(
+        static_root.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("making the temporary directory writable");
     let mut config = default_build_config("django_static_root_outside_app");
     config.env("STATIC_ROOT", static_root.path().to_string_lossy());
     let collected_every_build = "  - Running `python manage.py collectstatic --noinput`\n\n      \

@@ -7,7 +7,13 @@
 mod detect_test;
 mod django_test;
 mod hooks_test;
+// `read_only_home` is local only.
+#[cfg(not(feature = "pack"))]
+mod home_test;
 mod installer_test;
+// Builds that need the host's 127.0.0.1 (the test runtime server as the inventory or as a
+// package index), which a `pack` build container can't reach: local backend only.
+#[cfg(not(feature = "pack"))]
 mod local_platform_test;
 mod lockfile_apps;
 mod package_manager_test;
@@ -19,11 +25,15 @@ mod pyproject_test;
 // Crafted archives and inventories on 127.0.0.1, and the local platform's work dir.
 #[cfg(not(feature = "pack"))]
 mod python_hardening_test;
+// Needs the host's 127.0.0.1 too.
+#[cfg(not(feature = "pack"))]
 mod python_test;
 mod robustness_test;
 mod runtimes_test;
 mod sbom_test;
 mod support;
+// Needs the host's 127.0.0.1 too.
+#[cfg(not(feature = "pack"))]
 mod tool_install_test;
 mod uv_test;
 mod versions_test;

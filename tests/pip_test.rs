@@ -296,6 +296,8 @@ fn editable_app_markers_and_hashes() {
     });
 }
 
+// The extra index is on the host's 127.0.0.1, out of reach of a `pack` build container.
+#[cfg(not(feature = "pack"))]
 #[test]
 fn private_index_settings_reach_pip_without_leaking_credentials() {
     let mut config = default_build_config("pip_hashes");

@@ -433,7 +433,7 @@ fn the_default_build_config_installs_python_from_the_runtime_server() {
     config.env("BP_PYTHON_INVENTORY", scoped.url());
 
     TestRunner::default().build(&config, |context| {
-        assert_contains!(context.pack_stderr, &format!("Installing Python {version}"));
+        assert_contains!(context.pack_stdout, &format!("Installing Python {version}"));
         assert_eq!(scoped.requests(), ["/inventory.toml", archive.as_str()]);
 
         let output = context.run_shell_command(
@@ -445,7 +445,7 @@ fn the_default_build_config_installs_python_from_the_runtime_server() {
         assert!(prefix.contains("/python"), "{prefix}");
 
         context.rebuild(&config, |context| {
-            assert_contains!(context.pack_stderr, &format!("Using cached Python {version}"));
+            assert_contains!(context.pack_stdout, &format!("Using cached Python {version}"));
             assert_eq!(
                 scoped.requests(),
                 ["/inventory.toml", archive.as_str(), "/inventory.toml"]

@@ -2,6 +2,7 @@
 //! runtimes: a version from each source, the default and the remembered minor version, and the
 //! errors, each of which fails before any layer is written and is followed by a good build.
 
+#[cfg(not(feature = "pack"))]
 use crate::support::runtime_server::{parse_inventory, runtime_server_url, test_runtimes_dir};
 use crate::support::{buildpack_output, default_build_config};
 use indoc::{formatdoc, indoc};
@@ -298,8 +299,22 @@ fn no_version_uses_the_newest_and_recommends_a_pin() {
     });
 }
 
+/// A temporary directory that the unprivileged user the build runs as (when the tests run as
+/// root) can read, as a file given to the build must be.
+fn readable_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("making the temporary directory readable");
+    dir
+}
+
 /// An inventory file, in a temporary directory, listing only the test runtime `version` (by its
 /// absolute URL on the runtime server): a buildpack release whose newest version was older.
+// Host files and the host's 127.0.0.1 are out of reach of a `pack` build container.
+#[cfg(not(feature = "pack"))]
 fn inventory_with_only(version: &str) -> (tempfile::TempDir, String) {
     let url = runtime_server_url("/inventory.toml");
     let text = std::fs::read_to_string(test_runtimes_dir().join("inventory.toml"))
@@ -319,12 +334,13 @@ fn inventory_with_only(version: &str) -> (tempfile::TempDir, String) {
         }
     }
     assert!(!inventory.is_empty(), "no {version} in the test inventory");
-    let dir = tempfile::tempdir().expect("a temporary directory");
+    let dir = readable_tempdir();
     let path = dir.path().join("inventory.toml");
     std::fs::write(&path, inventory).expect("writing the inventory");
     (dir, path.display().to_string())
 }
 
+#[cfg(not(feature = "pack"))]
 #[test]
 fn a_rebuild_of_an_unpinned_app_keeps_the_previous_minor_version() {
     // The first build's inventory has no newer version than 3.12 (an older buildpack release).
@@ -634,7 +650,7 @@ fn bad_platform_env_fails_then_a_good_build() {
     bad_version.env("BP_PYTHON_VERSION", "latest");
     let mut missing_inventory = default_build_config("no_version");
     missing_inventory.env("BP_PYTHON_INVENTORY", "/nonexistent/inventory.toml");
-    let invalid_dir = tempfile::tempdir().unwrap();
+    let invalid_dir = readable_tempdir();
     let invalid_path = invalid_dir.path().join("inventory.toml");
     std::fs::write(&invalid_path, "[[artifacts]]\nversion = \"3.12\"\n").unwrap();
     let invalid_path = invalid_path.display().to_string();

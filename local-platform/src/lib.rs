@@ -2,6 +2,7 @@
 //! does (detect, restore, build, export, launch), for tests and for trying a buildpack
 //! without Docker. See `README.md` in this crate.
 
+mod build_user;
 mod buildpack;
 mod files;
 mod launch;
@@ -15,6 +16,7 @@ mod spares;
 mod target;
 pub mod testing;
 
+pub use build_user::{BuildUser, GROUP_ID_VAR, USER_ID_VAR};
 pub use buildpack::{Buildpack, package_crate, package_crate_once};
 pub use launch::{LAUNCH_ERROR_CODE, LaunchCommand, RunningProcess, launch_command};
 pub use layers::{LayerTypes, Process};

@@ -1,13 +1,14 @@
 //! `local-platform`: build an app with the buildpack and launch it, without Docker.
 //!
 //! ```text
-//! local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR]
+//! local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR] [--user UID:GID]
 //! local-platform launch [--work-dir DIR] [--env K=V]... [--process TYPE | --entrypoint E] [-- <arg>...]
 //! local-platform sbom [--work-dir DIR] [--output-dir DIR]
 //! ```
 
 use local_platform::{
-    BuildRequest, Buildpack, LaunchCommand, Output, Platform, launch_command, package_crate,
+    BuildRequest, BuildUser, Buildpack, LaunchCommand, Output, Platform, launch_command,
+    package_crate,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use indoc as _;
 use libcnb_data as _;
 #[cfg(feature = "pack")]
 use libcnb_test as _;
+use rustix as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;
@@ -34,7 +36,7 @@ const LAUNCH_EXIT_CODE: u8 = local_platform::LAUNCH_ERROR_CODE as u8;
 
 const USAGE: &str = "\
 Usage:
-  local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR]
+  local-platform build <app-dir> [--env K=V]... [--clear-cache] [--work-dir DIR] [--buildpack DIR] [--user UID:GID]
   local-platform launch [--work-dir DIR] [--env K=V]... [--process TYPE | --entrypoint E] [-- <arg>...]
   local-platform sbom [--work-dir DIR] [--output-dir DIR]
 
@@ -42,6 +44,8 @@ build    Detects and builds <app-dir> with the buildpack (default: this reposito
          buildpack crate, built with cargo; --buildpack takes a buildpack directory).
          Layers are restored from the previous build in the same work dir
          (default: target/local-platform/<app-dir name>).
+         Started as root, detect and build run as --user (default: $CNB_USER_ID:
+         $CNB_GROUP_ID, or 1000:1000), as the lifecycle does; launch stays root.
 launch   Runs the last built image as `docker run` would. Without options: the image's
          entrypoint (the default process). `-- <command>...`: the command, through the
          launcher (`--entrypoint launcher`): one argument is a bash script, several are
@@ -78,6 +82,7 @@ struct Options {
     buildpack: Option<PathBuf>,
     process: Option<String>,
     entrypoint: Option<String>,
+    user: Option<String>,
     command: Vec<String>,
     output_dir: Option<PathBuf>,
 }
@@ -108,6 +113,7 @@ fn parse(args: &[String], allowed: &[&str]) -> Result<Options, String> {
             "--buildpack" => options.buildpack = Some(PathBuf::from(value()?)),
             "--process" => options.process = Some(value()?),
             "--entrypoint" => options.entrypoint = Some(value()?),
+            "--user" => options.user = Some(value()?),
             "--output-dir" => options.output_dir = Some(PathBuf::from(value()?)),
             "--" => {
                 options.command = iter.cloned().collect();
@@ -137,7 +143,13 @@ fn last_work_dir_file() -> PathBuf {
 fn build(args: &[String]) -> Result<ExitCode, String> {
     let options = parse(
         args,
-        &["--env", "--clear-cache", "--work-dir", "--buildpack"],
+        &[
+            "--env",
+            "--clear-cache",
+            "--work-dir",
+            "--buildpack",
+            "--user",
+        ],
     )?;
     let [app_dir] = options.positional.as_slice() else {
         return Err(format!("build takes exactly one app dir.\n\n{USAGE}"));
@@ -165,8 +177,12 @@ fn build(args: &[String]) -> Result<ExitCode, String> {
         package_crate(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
     }
     .map_err(|error| error.to_string())?;
-    let platform =
+    let mut platform =
         Platform::new(&work_dir, buildpack.clone()).map_err(|error| error.to_string())?;
+    if let Some(user) = &options.user {
+        let user = BuildUser::parse(user).map_err(|error| error.to_string())?;
+        platform = platform.with_build_user(Some(user));
+    }
     let remember = [
         (
             platform.work_dir().join("buildpack-dir"),

@@ -4,7 +4,9 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-/// The build's stdout and stderr, as `pack build` would print them.
+/// The build's stdout and stderr, as `pack build` would print them: stdout has the lifecycle's
+/// output and both streams of the buildpack's `bin/detect` and `bin/build`; stderr has only the
+/// platform's own errors (pack's `ERROR: failed to build: ...`).
 #[derive(Debug, Clone, Default)]
 pub struct Output {
     stdout: Arc<Mutex<Vec<u8>>>,
@@ -71,19 +73,14 @@ impl Output {
         self.write_stderr(format!("{line}\n").as_bytes());
     }
 
-    /// Copies a child's pipe into stdout (or stderr) on a thread, as it arrives.
-    pub(crate) fn pump(
-        &self,
-        mut reader: impl Read + Send + 'static,
-        to_stderr: bool,
-    ) -> JoinHandle<()> {
+    /// Copies a child's pipe into stdout on a thread, as it arrives.
+    pub(crate) fn pump(&self, mut reader: impl Read + Send + 'static) -> JoinHandle<()> {
         let output = self.clone();
         std::thread::spawn(move || {
             let mut buffer = [0_u8; 8192];
             loop {
                 match reader.read(&mut buffer) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) if to_stderr => output.write_stderr(&buffer[..n]),
                     Ok(n) => output.write_stdout(&buffer[..n]),
                 }
             }

@@ -14,9 +14,15 @@
 //! <work>/store/cache/        the build cache: cache.json (its layers), sbom/cache/<bp-id>/
 //! <work>/store/layers/<hex>/ the layers of both, by content digest
 //! <work>/spare/<name>/       spare copies of stored layers (see `spares.rs`)
+//! <work>/cnb/buildpacks/<bp-id>/<version>/
+//!                            the buildpack, staged for a build user who can't read it
 //! ```
+//!
+//! With a build user (`build_user.rs`), `app`, `layers`, `home` and `tmp` are theirs, `<work>`
+//! is searchable but not listable, and `store` is root's alone.
 
 use crate::PlatformError;
+use crate::build_user::BuildUser;
 use crate::buildpack::Buildpack;
 use crate::files::{
     copy_tree, digest_tree, fingerprint, move_tree, normalise_mtimes, remove_tree, stamp_tree,
@@ -29,6 +35,7 @@ use crate::target::Target;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -169,6 +176,10 @@ pub struct Platform {
     work_dir: PathBuf,
     buildpack: Buildpack,
     target: Target,
+    /// Who detect and build run as (see `build_user.rs`); `None`: the calling user.
+    build_user: Option<BuildUser>,
+    /// Whether `HOME` of detect and build is read-only (to prove nothing writes there).
+    read_only_home: bool,
 }
 
 enum DetectResult {
@@ -189,7 +200,36 @@ impl Platform {
             work_dir,
             buildpack,
             target: Target::host(),
+            build_user: BuildUser::from_env()?,
+            read_only_home: false,
         })
+    }
+
+    /// Runs detect and build as `user` (`None`: as the calling user) instead of the default
+    /// of [`BuildUser::from_env`].
+    #[must_use]
+    pub fn with_build_user(mut self, user: Option<BuildUser>) -> Self {
+        self.build_user = user;
+        self
+    }
+
+    /// Makes `HOME` of detect and build a read-only, empty dir.
+    #[must_use]
+    pub fn with_read_only_home(mut self, read_only: bool) -> Self {
+        self.read_only_home = read_only;
+        self
+    }
+
+    /// Who detect and build run as (`None`: the calling user).
+    #[must_use]
+    pub fn build_user(&self) -> Option<BuildUser> {
+        self.build_user
+    }
+
+    /// `<work>/home`: `HOME` of detect and build.
+    #[must_use]
+    pub fn home_dir(&self) -> PathBuf {
+        self.work_dir.join("home")
     }
 
     #[must_use]
@@ -292,6 +332,7 @@ impl Platform {
             remove_tree(&self.cache_dir())?;
             output.line("Skipping buildpack layer analysis");
             restore_store_toml(previous_image.as_ref(), &bp_layers_dir)?;
+            self.hand_over_layers_dir(&BTreeMap::new())?;
             BTreeMap::new()
         } else {
             self.restore(previous_image.as_ref(), &bp_layers_dir, output)?
@@ -364,6 +405,7 @@ impl Platform {
             "home",
             "platform",
             "tmp",
+            STAGED_BUILDPACKS,
             MATERIALISED_MARKER,
         ] {
             remove_tree(&self.work_dir.join(dir))?;
@@ -397,7 +439,80 @@ impl Platform {
             let path = env_dir.join(name);
             fs::write(&path, value).map_err(|error| PlatformError::io("writing", &path, &error))?;
         }
+        if self.read_only_home {
+            set_mode(&self.home_dir(), 0o555)?;
+        }
+        self.hand_over_workspace()
+    }
+
+    /// With a build user: what the phases write becomes theirs (the app dir, `HOME`, the plan
+    /// dir), what they only read stays readable, and the stores become unreachable to them (in
+    /// a real build the cache and the image are not in the build container at all). A buildpack
+    /// dir the user can't read is staged into the work dir, as builders keep buildpacks in
+    /// `/cnb/buildpacks/<id>/<version>`, readable by all.
+    fn hand_over_workspace(&self) -> Result<(), PlatformError> {
+        let Some(user) = self.build_user else {
+            return Ok(());
+        };
+        // Searchable but not listable: the user reaches app/, layers/, home/, platform/, tmp/.
+        set_mode(&self.work_dir, 0o711)?;
+        let store = self.store_dir();
+        fs::create_dir_all(&store)
+            .map_err(|error| PlatformError::io("creating", &store, &error))?;
+        set_mode(&store, 0o700)?;
+        user.ensure_owner(&self.app_dir())?;
+        user.ensure_owner(&self.work_dir.join("tmp"))?;
+        if !self.read_only_home {
+            user.ensure_owner(&self.home_dir())?;
+        }
+        if !user.can_read_tree(&self.buildpack.dir) {
+            link_or_copy_tree(&self.buildpack.dir, &self.staged_buildpack_dir())?;
+        }
         Ok(())
+    }
+
+    /// Where a buildpack the build user can't read is staged.
+    fn staged_buildpack_dir(&self) -> PathBuf {
+        self.work_dir
+            .join(STAGED_BUILDPACKS)
+            .join("buildpacks")
+            .join(self.buildpack.escaped_id())
+            .join(&self.buildpack.version)
+    }
+
+    /// The buildpack dir that detect and build run from (`CNB_BUILDPACK_DIR`).
+    fn phase_buildpack_dir(&self) -> PathBuf {
+        let staged = self.staged_buildpack_dir();
+        if staged.is_dir() {
+            staged
+        } else {
+            self.buildpack.dir.clone()
+        }
+    }
+
+    /// A phase's command, run as the build user if there is one.
+    fn phase_command(&self, phase: &str) -> Command {
+        let mut command = Command::new(self.phase_buildpack_dir().join("bin").join(phase));
+        if let Some(user) = self.build_user {
+            user.apply(&mut command);
+        }
+        command
+    }
+
+    /// Why a phase could not start, with a hint when it was to run as the build user.
+    fn spawn_error(&self, phase: &str, error: &std::io::Error) -> PlatformError {
+        let hint = self.build_user.map_or_else(String::new, |user| {
+            format!(
+                " (it runs as the user {}:{}; set {}/{} to choose another)",
+                user.uid,
+                user.gid,
+                crate::USER_ID_VAR,
+                crate::GROUP_ID_VAR
+            )
+        });
+        PlatformError::new(format!(
+            "Could not run the buildpack's bin/{phase}: {error}{hint}"
+        ))
     }
 
     /// The platform env vars, from `<platform>/env/`.
@@ -417,12 +532,16 @@ impl Platform {
 
     /// The env of `bin/detect` and `bin/build`: the build image's base env, the platform env
     /// applied unless the buildpack sets `clear-env`, then the `CNB_*` variables.
+    ///
+    /// `HOME` is the build user's home (lifecycle `priv.SetEnvironmentForUser`), which in a
+    /// builder is a writable dir of the image, fresh in each build container: here a fresh
+    /// `<work>/home` owned by that user.
     fn phase_env(&self) -> Result<BTreeMap<String, String>, PlatformError> {
         let mut env = BTreeMap::from([
             (String::from("PATH"), String::from(DEFAULT_PATH)),
             (
                 String::from("HOME"),
-                self.work_dir.join("home").to_string_lossy().into_owned(),
+                self.home_dir().to_string_lossy().into_owned(),
             ),
         ]);
         if !self.buildpack.clear_env {
@@ -440,7 +559,7 @@ impl Platform {
         }
         env.insert(
             String::from("CNB_BUILDPACK_DIR"),
-            self.buildpack.dir.to_string_lossy().into_owned(),
+            self.phase_buildpack_dir().to_string_lossy().into_owned(),
         );
         env.insert(
             String::from("CNB_PLATFORM_DIR"),
@@ -459,6 +578,9 @@ impl Platform {
         let plan_path = self.work_dir.join("tmp").join("build-plan.toml");
         fs::write(&plan_path, "")
             .map_err(|error| PlatformError::io("writing", &plan_path, &error))?;
+        if let Some(user) = self.build_user {
+            user.ensure_owner(&plan_path)?;
+        }
         let platform_dir = self.work_dir.join("platform");
         let mut env = self.phase_env()?;
         env.insert(
@@ -471,7 +593,7 @@ impl Platform {
         let writer_err = writer
             .try_clone()
             .map_err(|error| PlatformError::new(format!("Could not create a pipe: {error}")))?;
-        let mut command = Command::new(self.buildpack.dir.join("bin").join("detect"));
+        let mut command = self.phase_command("detect");
         command
             .arg(&platform_dir)
             .arg(&plan_path)
@@ -481,12 +603,12 @@ impl Platform {
             .stdin(Stdio::null())
             .stdout(writer)
             .stderr(writer_err);
-        let mut child = command.spawn().map_err(|error| {
-            PlatformError::new(format!("Could not run the buildpack's bin/detect: {error}"))
-        })?;
+        let mut child = command
+            .spawn()
+            .map_err(|error| self.spawn_error("detect", &error))?;
         drop(command);
         let combined = Output::captured();
-        let pump = combined.pump(reader, false);
+        let pump = combined.pump(reader);
         let status = child.wait().map_err(|error| {
             PlatformError::new(format!("Could not wait for bin/detect: {error}"))
         })?;
@@ -616,12 +738,20 @@ impl Platform {
         for (name, sha) in data_from_cache {
             output.line(&format!("Restoring data for \"{bp_id}:{name}\" from cache"));
             let dir = bp_layers_dir.join(name);
-            let stamp = if let Some(stamp) = spares.take(name, sha, &dir)? {
+            let mut stamp = if let Some(stamp) = spares.take(name, sha, &dir)? {
                 stamp
             } else {
                 copy_tree(&self.stored_layer_dir(sha), &dir)?;
                 stamp_tree(&dir)?.0
             };
+            // The restorer runs as the build user (lifecycle `restorer.go`: `EnsureOwner` of
+            // the layers dir, then `RunAs`): restored files are theirs. The stamp is taken
+            // after the chown, which changes ctimes.
+            if let Some(user) = self.build_user
+                && user.ensure_owner(&dir)?
+            {
+                stamp = stamp_tree(&dir)?.0;
+            }
             restored.insert(
                 name.clone(),
                 RestoredLayer {
@@ -631,7 +761,36 @@ impl Platform {
             );
         }
         restore_store_toml(previous_image, bp_layers_dir)?;
+        self.hand_over_layers_dir(&restored)?;
         Ok(restored)
+    }
+
+    /// With a build user: the layers dir and everything the restorer wrote into it (besides
+    /// the restored layer dirs, handed over as they were restored) become the user's, as the
+    /// lifecycle's `EnsureOwner` of `<layers>` does.
+    fn hand_over_layers_dir(
+        &self,
+        restored: &BTreeMap<String, RestoredLayer>,
+    ) -> Result<(), PlatformError> {
+        let Some(user) = self.build_user else {
+            return Ok(());
+        };
+        let bp_layers_dir = self.buildpack_layers_dir();
+        for dir in [self.layers_root(), bp_layers_dir.clone()] {
+            std::os::unix::fs::lchown(&dir, Some(user.uid), Some(user.gid))
+                .map_err(|error| PlatformError::io("changing the owner of", &dir, &error))?;
+        }
+        let entries = fs::read_dir(&bp_layers_dir)
+            .map_err(|error| PlatformError::io("reading", &bp_layers_dir, &error))?;
+        for entry in entries {
+            let entry =
+                entry.map_err(|error| PlatformError::io("reading", &bp_layers_dir, &error))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !restored.contains_key(&name) {
+                user.ensure_owner(&entry.path())?;
+            }
+        }
+        Ok(())
     }
 
     fn run_build(
@@ -649,7 +808,17 @@ impl Platform {
             String::from("CNB_BP_PLAN_PATH"),
             plan_path.to_string_lossy().into_owned(),
         );
-        let mut child = Command::new(self.buildpack.dir.join("bin").join("build"))
+        // The lifecycle gives `bin/build` one writer for both stdout and stderr, its own
+        // stdout (buildpacks/lifecycle buildpack/build.go, `runBuildCmd`: `cmd.Stdout` and
+        // `cmd.Stderr` are both `inputs.Out`), which `pack` prints on its stdout: so does this
+        // platform, through one pipe, which also keeps the order of the two streams.
+        let (reader, writer) = std::io::pipe()
+            .map_err(|error| PlatformError::new(format!("Could not create a pipe: {error}")))?;
+        let writer_err = writer
+            .try_clone()
+            .map_err(|error| PlatformError::new(format!("Could not create a pipe: {error}")))?;
+        let mut command = self.phase_command("build");
+        command
             .arg(bp_layers_dir)
             .arg(self.work_dir.join("platform"))
             .arg(plan_path)
@@ -657,22 +826,18 @@ impl Platform {
             .env_clear()
             .envs(&env)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(writer)
+            .stderr(writer_err);
+        let mut child = command
             .spawn()
-            .map_err(|error| {
-                PlatformError::new(format!("Could not run the buildpack's bin/build: {error}"))
-            })?;
-        let pumps = [
-            child.stdout.take().map(|stdout| output.pump(stdout, false)),
-            child.stderr.take().map(|stderr| output.pump(stderr, true)),
-        ];
+            .map_err(|error| self.spawn_error("build", &error))?;
+        // The parent's copies of the pipe's write end must go, or the pump never sees EOF.
+        drop(command);
+        let pump = output.pump(reader);
         let status = child.wait().map_err(|error| {
             PlatformError::new(format!("Could not wait for bin/build: {error}"))
         })?;
-        for pump in pumps.into_iter().flatten() {
-            let _ = pump.join();
-        }
+        let _ = pump.join();
         Ok(status)
     }
 
@@ -1067,6 +1232,49 @@ fn restore_store_toml(
         layers::write_metadata_toml(&bp_layers_dir.join("store.toml"), store)?;
     }
     Ok(())
+}
+
+/// `<work>/cnb/buildpacks/<id>/<version>`: a buildpack staged for a build user who can't read
+/// it where it is.
+const STAGED_BUILDPACKS: &str = "cnb";
+
+fn set_mode(path: &Path, mode: u32) -> Result<(), PlatformError> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(|error| PlatformError::io("changing the mode of", path, &error))
+}
+
+/// Copies the tree at `from` to `to`, following symlinks, hard-linking files where it can
+/// (same file system) instead of copying them.
+fn link_or_copy_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
+    let metadata =
+        fs::metadata(from).map_err(|error| PlatformError::io("reading", from, &error))?;
+    if metadata.is_dir() {
+        fs::create_dir_all(to).map_err(|error| PlatformError::io("creating", to, &error))?;
+        set_mode(to, 0o755)?;
+        let entries =
+            fs::read_dir(from).map_err(|error| PlatformError::io("reading", from, &error))?;
+        for entry in entries {
+            let entry = entry.map_err(|error| PlatformError::io("reading", from, &error))?;
+            link_or_copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        return Ok(());
+    }
+    let real = from
+        .canonicalize()
+        .map_err(|error| PlatformError::io("resolving", from, &error))?;
+    // Readable (and, for executables, runnable) by all, as in `/cnb/buildpacks`. A hard link
+    // shares the file's mode, so only a file that already grants that is linked.
+    let mode = metadata.permissions().mode() & 0o7777;
+    let wanted = if mode & 0o100 == 0 {
+        mode | 0o444
+    } else {
+        mode | 0o555
+    };
+    if mode == wanted && fs::hard_link(&real, to).is_ok() {
+        return Ok(());
+    }
+    fs::copy(&real, to).map_err(|error| PlatformError::io("copying", from, &error))?;
+    set_mode(to, wanted)
 }
 
 fn unique_id() -> String {

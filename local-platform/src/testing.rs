@@ -44,10 +44,25 @@ macro_rules! assert_contains {
 }
 
 /// Asserts that `left` does not contain `right` (as `libcnb_test::assert_not_contains!`).
+///
+/// Unlike libcnb-test's, it also fails when `left` is empty: such an assertion passes whatever
+/// the build did, which is what happens under real `pack` to one on a stream that `pack` leaves
+/// empty (`pack_stderr` of a successful build: the buildpack's output is in `pack_stdout`). The
+/// local suite runs with this check, so no test can rely on a stream empty under `pack`; assert
+/// emptiness with `assert_empty!`.
 #[cfg(not(feature = "pack"))]
 #[macro_export]
 macro_rules! assert_not_contains {
+    (@non_empty $left:expr, $right:expr) => {{
+        if $left.is_empty() {
+            ::std::panic!(
+                "assertion failed: `(left does not contain right)` on an empty left: it would pass whatever the build printed\nright: `{:?}`\nUnder real pack a buildpack's output (stdout and stderr) is in `pack_stdout` and `pack_stderr` is empty after a successful build: assert on the stream that holds the output, or use `assert_empty!`.",
+                $right,
+            )
+        }
+    }};
     ($left:expr, $right:expr $(,)?) => {{
+        $crate::assert_not_contains!(@non_empty $left, $right);
         if $left.contains($right) {
             ::std::panic!(
                 "assertion failed: `(left does not contain right)`\nleft (unescaped):\n{}\n\nleft (escaped): `{:?}`\nright: `{:?}`",
@@ -56,6 +71,7 @@ macro_rules! assert_not_contains {
         }
     }};
     ($left:expr, $right:expr, $($arg:tt)+) => {{
+        $crate::assert_not_contains!(@non_empty $left, $right);
         if $left.contains($right) {
             ::std::panic!(
                 "assertion failed: `(left does not contain right)`\nleft (unescaped):\n{}\n\nleft (escaped): `{:?}`\nright: `{:?}`: {}",

@@ -23,6 +23,7 @@ use command_fds as _;
 use filetime as _;
 #[cfg(feature = "pack")]
 use libcnb_test as _;
+use rustix as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;
@@ -147,7 +148,7 @@ fn phases_get_the_cnb_env_and_platform_env_but_not_the_test_env() {
             assert_contains!(stdout, "platform files: CNB_TARGET_ARCH GREETING PATH \n");
             assert_not_contains!(stdout, "CARGO_MANIFEST_DIR");
             assert_not_contains!(stdout, "RUST_");
-            assert_contains!(context.pack_stderr, "to stderr\n");
+            assert_contains!(stdout, "to stderr\n");
             assert_contains!(
                 stdout,
                 indoc! {"
@@ -381,10 +382,15 @@ fn a_failed_build_changes_neither_image_nor_cache() {
     TestRunner::default().build(config_for("v1", false), |context| {
         context.rebuild(config_for("v2", true), |context| {
             assert_contains!(context.pack_stdout, "restored: v1\n");
-            assert_contains!(context.pack_stdout, "ERROR: failed to build: exit status 1\n");
+            // The buildpack's stderr is in pack's stdout, as with the lifecycle; pack's
+            // stderr has only pack's own error.
+            assert_contains!(
+                context.pack_stdout,
+                "failing on purpose\nERROR: failed to build: exit status 1\n"
+            );
             assert_eq!(
                 context.pack_stderr,
-                "failing on purpose\nERROR: failed to build: executing lifecycle: failed with status code: 51\n"
+                "ERROR: failed to build: executing lifecycle: failed with status code: 51\n"
             );
             // The previous image is still the one that runs.
             let data_file = context.work_dir().join("layers/test_shell/data/file");
@@ -396,7 +402,10 @@ fn a_failed_build_changes_neither_image_nor_cache() {
             );
             context.rebuild(config_for("v3", false), |context| {
                 assert_contains!(context.pack_stdout, "restored: v1\n");
-                assert_eq!(context.export().layer("data").unwrap().metadata["version"], "v3");
+                assert_eq!(
+                    context.export().layer("data").unwrap().metadata["version"],
+                    "v3"
+                );
             });
         });
     });
@@ -614,8 +623,12 @@ fn an_unexpected_build_result_panics_with_both_outputs() {
     .unwrap_err();
     let message = panic.downcast_ref::<String>().unwrap();
     assert_contains!(message, "Error performing pack build:");
-    assert_contains!(message, "## stderr:\n\nerr\nERROR: failed to build:");
+    assert_contains!(
+        message,
+        "## stderr:\n\nERROR: failed to build: executing lifecycle"
+    );
     assert_contains!(message, "## stdout:\n\n===> ANALYZING");
+    assert_contains!(message, "===> BUILDING\nout\nerr\n");
 }
 
 #[test]

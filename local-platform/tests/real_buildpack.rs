@@ -14,6 +14,7 @@ use command_fds as _;
 use filetime as _;
 use indoc as _;
 use libcnb_data as _;
+use rustix as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;

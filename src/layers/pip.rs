@@ -106,7 +106,7 @@ pub(crate) fn install_pip(
     // The runtime's bundled pip wheel (from `ensurepip`, run in place as pip documents for
     // `pip-*.whl/pip`) installs the pinned pip into the layer's environment: faster than
     // installing the bundled pip first and upgrading it.
-    let vars = tool_env(context, env);
+    let vars = tool_install_env(context, env);
     let bundled_pip = bundled_pip_wheel(&vars)?;
     tool_command::timed(
         tool_command::command("python3", &vars)
@@ -170,6 +170,20 @@ pub(crate) fn tool_env(
 ) -> Vec<(OsString, OsString)> {
     use libcnb::Platform;
     tool_command::tool_env(env, context.platform.env())
+}
+
+/// [`tool_env`] for installing a packaging tool (pip itself, uv, Poetry, Pipenv) into its
+/// layer: without pip's cache, whose default place is under `HOME`, which the buildpack never
+/// writes (the build user's home may not even be writable). The tool layer is cached itself,
+/// so the downloaded files are not needed again.
+pub(crate) fn tool_install_env(
+    context: &BuildContext<PythonBuildpack>,
+    env: &Env,
+) -> Vec<(OsString, OsString)> {
+    let mut vars = tool_env(context, env);
+    vars.retain(|(key, _)| key != "PIP_CACHE_DIR");
+    vars.push((OsString::from("PIP_NO_CACHE_DIR"), OsString::from("1")));
+    vars
 }
 
 #[derive(Debug)]

@@ -152,7 +152,7 @@ pub(crate) fn install_into_venv(
     layer_dir: &Path,
     packages: &[String],
 ) -> Result<(), CmdError> {
-    let vars = crate::layers::pip::tool_env(context, env);
+    let vars = crate::layers::pip::tool_install_env(context, env);
     tool_command::timed(
         tool_command::command("python3", &vars)
             .args(["-m", "venv", "--without-pip"])

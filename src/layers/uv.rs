@@ -45,7 +45,7 @@ pub(crate) fn install_uv(
         version: UV_VERSION,
     };
     let layer_dir = install_tool_layer(context, python_version, &tool, |layer_dir| {
-        let vars = crate::layers::pip::tool_env(context, env);
+        let vars = crate::layers::pip::tool_install_env(context, env);
         tool_command::stream(
             pip.command(&vars)
                 .args([

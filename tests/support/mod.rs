@@ -63,12 +63,15 @@ pub(crate) fn failing_build_config(fixture: &str) -> BuildConfig {
     config
 }
 
-/// Everything the build printed, without colours.
+/// Everything the build printed (pack's stdout, then its stderr: pack's own errors), without
+/// colours.
 pub(crate) fn build_output(context: &TestContext) -> String {
     bullet_stream::strip_ansi(format!("{}{}", context.pack_stdout, context.pack_stderr))
 }
 
-/// What the buildpack printed (`bullet_stream` writes to stderr), without colours.
+/// What the buildpack printed, without colours: `bullet_stream` writes to stderr, which the
+/// lifecycle hands to the same writer as stdout, so under `pack` (and the local platform) it is
+/// in `pack_stdout`, amid the lifecycle's own lines.
 pub(crate) fn buildpack_output(context: &TestContext) -> String {
-    bullet_stream::strip_ansi(&context.pack_stderr)
+    bullet_stream::strip_ansi(&context.pack_stdout)
 }

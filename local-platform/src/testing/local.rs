@@ -1,5 +1,6 @@
 //! The local backend of the test API.
 
+use crate::build_user::BuildUser;
 use crate::buildpack::{Buildpack, package_crate_once};
 use crate::files::copy_tree;
 use crate::launch::{LAUNCH_ERROR_CODE, LaunchCommand, RunningProcess, launch_command};
@@ -27,6 +28,17 @@ pub struct BuildConfig {
     env: HashMap<String, String>,
     app_dir_preprocessor: Option<Rc<dyn Fn(PathBuf)>>,
     expected_pack_result: PackResult,
+    build_user: BuildUserChoice,
+    read_only_home: bool,
+}
+
+/// Who a build's phases run as.
+#[derive(Clone, Copy)]
+enum BuildUserChoice {
+    /// [`BuildUser::from_env`].
+    FromEnv,
+    /// This user, or (`None`) the calling user.
+    Given(Option<BuildUser>),
 }
 
 impl BuildConfig {
@@ -40,7 +52,23 @@ impl BuildConfig {
             env: HashMap::new(),
             app_dir_preprocessor: None,
             expected_pack_result: PackResult::Success,
+            build_user: BuildUserChoice::FromEnv,
+            read_only_home: false,
         }
+    }
+
+    /// Local only: who detect and build run as: `Some(user)`, or `None` for the calling user.
+    /// Without this, [`BuildUser::from_env`] decides (1000:1000 when the tests run as root).
+    pub fn build_user(&mut self, user: Option<BuildUser>) -> &mut Self {
+        self.build_user = BuildUserChoice::Given(user);
+        self
+    }
+
+    /// Local only: `HOME` of detect and build is an empty dir that nobody but root can write,
+    /// to prove that the buildpack writes nothing there (check `<work_dir>/home` afterwards).
+    pub fn read_only_home(&mut self) -> &mut Self {
+        self.read_only_home = true;
+        self
     }
 
     /// The buildpacks to run. The local platform runs exactly one.
@@ -176,8 +204,12 @@ impl TestRunner {
                 other.len()
             ),
         };
-        let platform = Platform::new(work.path(), buildpack)
-            .unwrap_or_else(|error| panic!("Error preparing the local platform: {error}"));
+        let mut platform = Platform::new(work.path(), buildpack)
+            .unwrap_or_else(|error| panic!("Error preparing the local platform: {error}"))
+            .with_read_only_home(config.read_only_home);
+        if let BuildUserChoice::Given(user) = config.build_user {
+            platform = platform.with_build_user(user);
+        }
         let image_name = format!(
             "libcnbtest_{}",
             work.path()
@@ -251,9 +283,11 @@ struct BuildState {
 
 /// A finished build (as `libcnb_test::TestContext`).
 pub struct TestContext<'a> {
-    /// What `pack build` printed to stdout (lifecycle phases and the buildpack's stdout).
+    /// What `pack build` printed to stdout: the lifecycle's output, and the buildpack's
+    /// stdout and stderr (the lifecycle hands both to one writer).
     pub pack_stdout: String,
-    /// What `pack build` printed to stderr (the buildpack's stderr, pack's own errors).
+    /// What `pack build` printed to stderr: only pack's own errors (empty after a successful
+    /// build).
     pub pack_stderr: String,
     /// The config of this build.
     pub config: BuildConfig,
