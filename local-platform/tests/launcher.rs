@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use command_fds as _;
 use filetime as _;
 use libcnb_data as _;
+use rustix as _;
 use serde as _;
 use serde_json as _;
 use sha2 as _;

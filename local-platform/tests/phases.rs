@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 // The library's dependencies, unused by this test crate.
 use command_fds as _;
+use filetime as _;
 use indoc as _;
 use libcnb_data as _;
 use serde as _;
@@ -21,6 +22,7 @@ use serde_json as _;
 use sha2 as _;
 use tempfile as _;
 use toml as _;
+use which as _;
 
 const SHELL_BUILDPACK: &str = "tests/fixtures/shell_buildpack";
 
