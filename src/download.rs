@@ -23,10 +23,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the whole body may take (a runtime archive is about 30 MB).
 const BODY_TIMEOUT: Duration = Duration::from_mins(10);
-/// The largest file [`fetch_verified`] accepts: 1 GiB, well above the largest `CPython` archive
+/// The largest file [`fetch_verified`] accepts: 256 MiB, well above the largest `CPython` archive
 /// (python-build-standalone's `install_only` archives are 20 to 70 MB). A server that announces
 /// more is refused before the body is read; a body that grows past it is cut off there.
-pub(crate) const MAX_VERIFIED_BYTES: u64 = 1024 * 1024 * 1024;
+pub(crate) const MAX_VERIFIED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Whether `location` is fetched over HTTP rather than read from the local filesystem.
 pub(crate) fn is_http_url(location: &str) -> bool {
@@ -756,7 +756,7 @@ mod tests {
             error.message("the Python 3.13.1 runtime", "FIX").body,
             formatdoc! {"
                 The server announced 2147483648 bytes for {url},
-                more than the 1 GiB limit for the Python 3.13.1 runtime: nothing was downloaded.
+                more than the 256 MiB limit for the Python 3.13.1 runtime: nothing was downloaded.
 
                 No file that large can be what was asked for. Check that the location is
                 right, and that the server (or a proxy in between) serves the file itself.

@@ -459,7 +459,7 @@ fn python_runtime_larger_than_the_cap_is_refused() {
             ! Error: Unable to download the Python {version} runtime
             !
             ! The server announced {OVERSIZED_LENGTH} bytes for {url},
-            ! more than the 1 GiB limit for the Python {version} runtime: nothing was downloaded.
+            ! more than the 256 MiB limit for the Python {version} runtime: nothing was downloaded.
             !
             ! No file that large can be what was asked for. Check that the location is
             ! right, and that the server (or a proxy in between) serves the file itself.
