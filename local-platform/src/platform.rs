@@ -167,6 +167,8 @@ pub struct Platform {
     work_dir: PathBuf,
     buildpack: Buildpack,
     target: Target,
+    /// The build image's `PATH` (the default, unless a test stands in for another image).
+    build_image_path: String,
 }
 
 enum DetectResult {
@@ -187,7 +189,16 @@ impl Platform {
             work_dir,
             buildpack,
             target: Target::host(),
+            build_image_path: String::from(DEFAULT_PATH),
         })
+    }
+
+    /// Builds as on a build image whose `PATH` is `path` instead of the default, for example
+    /// one that lacks a tool (a C compiler). The run image keeps the default.
+    #[must_use]
+    pub fn with_build_image_path(mut self, path: impl Into<String>) -> Self {
+        self.build_image_path = path.into();
+        self
     }
 
     #[must_use]
@@ -412,7 +423,7 @@ impl Platform {
     /// applied unless the buildpack sets `clear-env`, then the `CNB_*` variables.
     fn phase_env(&self) -> Result<BTreeMap<String, String>, PlatformError> {
         let mut env = BTreeMap::from([
-            (String::from("PATH"), String::from(DEFAULT_PATH)),
+            (String::from("PATH"), self.build_image_path.clone()),
             (
                 String::from("HOME"),
                 self.work_dir.join("home").to_string_lossy().into_owned(),

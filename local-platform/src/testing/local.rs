@@ -27,6 +27,7 @@ pub struct BuildConfig {
     env: HashMap<String, String>,
     app_dir_preprocessor: Option<Rc<dyn Fn(PathBuf)>>,
     expected_pack_result: PackResult,
+    build_image_path: Option<String>,
 }
 
 impl BuildConfig {
@@ -40,6 +41,7 @@ impl BuildConfig {
             env: HashMap::new(),
             app_dir_preprocessor: None,
             expected_pack_result: PackResult::Success,
+            build_image_path: None,
         }
     }
 
@@ -75,6 +77,13 @@ impl BuildConfig {
     /// Replaces the app dir.
     pub fn app_dir<P: Into<PathBuf>>(&mut self, path: P) -> &mut Self {
         self.app_dir = path.into();
+        self
+    }
+
+    /// Local only: the build image's `PATH` instead of the default, to stand for a build image
+    /// that lacks a tool (with `pack`, choose another builder image).
+    pub fn build_image_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.build_image_path = Some(path.into());
         self
     }
 
@@ -176,8 +185,11 @@ impl TestRunner {
                 other.len()
             ),
         };
-        let platform = Platform::new(work.path(), buildpack)
+        let mut platform = Platform::new(work.path(), buildpack)
             .unwrap_or_else(|error| panic!("Error preparing the local platform: {error}"));
+        if let Some(path) = &config.build_image_path {
+            platform = platform.with_build_image_path(path);
+        }
         let image_name = format!(
             "libcnbtest_{}",
             work.path()
