@@ -14,6 +14,45 @@ pub(crate) fn is_build_failure(output: &str) -> bool {
         || output.contains("The build backend returned an error")
 }
 
+/// A package that an installer had to build from source, and couldn't.
+#[derive(Debug)]
+pub(crate) struct SourceBuildFailure {
+    installer: &'static str,
+    package: Option<String>,
+    hint: Option<String>,
+}
+
+impl SourceBuildFailure {
+    /// The failure the output of `installer` shows, if it shows one: `uv`, or `pip` and
+    /// `Pipenv` (which runs pip, so its output has pip's lines).
+    pub(crate) fn from_output(installer: &'static str, output: &str) -> Option<Self> {
+        // What the message quotes from the output (a package, a header) never shows a
+        // credential.
+        let output = &crate::redact::redact_credentials(output);
+        if !is_build_failure(output) {
+            return None;
+        }
+        let package = if installer == "uv" {
+            uv_failed_package(output)
+        } else {
+            crate::layers::venv::failed_package(output)
+        };
+        Some(Self {
+            installer,
+            package,
+            hint: crate::layers::venv::missing_system_dependency(output),
+        })
+    }
+
+    pub(crate) fn message(&self) -> ErrorMessage {
+        build_failed_message(
+            self.installer,
+            self.package.as_deref(),
+            self.hint.as_deref(),
+        )
+    }
+}
+
 /// The package uv names in `× Failed to build `cgreet @ file:///app/vendor/cgreet`` or
 /// `Failed to build `psycopg2==2.9.10``.
 pub(crate) fn uv_failed_package(output: &str) -> Option<String> {

@@ -42,37 +42,25 @@ fn pip_compiles_a_local_c_extension_with_the_images_compiler() {
     });
 }
 
-#[cfg(not(feature = "pack"))]
 #[test]
 fn the_build_env_points_later_buildpacks_at_the_runtimes_headers_and_pc_files() {
     TestRunner::default().build(default_build_config("pip_c_extension"), |context| {
-        let python = context.work_dir().join("layers/community_python/python");
-        let env_file = |name: &str| {
-            std::fs::read_to_string(python.join("env.build").join(name))
-                .unwrap_or_else(|error| panic!("env.build/{name}: {error}"))
-        };
-        let minor = std::fs::read_dir(python.join("include"))
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .find(|name| name.starts_with("python3."))
-            .unwrap();
-        assert_eq!(
-            env_file("CPATH.prepend"),
-            python.join("include").join(&minor).to_string_lossy()
-        );
-        assert_eq!(env_file("CPATH.delim"), ":");
-        assert_eq!(
-            env_file("PKG_CONFIG_PATH.prepend"),
-            python.join("lib/pkgconfig").to_string_lossy()
-        );
-        assert_eq!(env_file("PKG_CONFIG_PATH.delim"), ":");
-        // The .pc files name the layer: `pkg-config python3` works for a later buildpack.
-        let pc = std::fs::read_to_string(python.join(format!(
-            "lib/pkgconfig/{}.pc",
-            minor.replace("python", "python-")
-        )))
-        .unwrap();
-        assert_contains!(pc, &format!("prefix={}\n", python.display()));
+        // The python layer as the image holds it: its build env files and `.pc` files.
+        let script = "import sys, sysconfig\n\
+                      layer = sys.base_prefix\n\
+                      minor = sysconfig.get_python_version()\n\
+                      read = lambda path: open(f'{layer}/{path}').read()\n\
+                      print(layer)\n\
+                      print(read('env.build/CPATH.prepend') == f'{layer}/include/python{minor}')\n\
+                      print(read('env.build/CPATH.delim'))\n\
+                      print(read('env.build/PKG_CONFIG_PATH.prepend') == f'{layer}/lib/pkgconfig')\n\
+                      print(read('env.build/PKG_CONFIG_PATH.delim'))\n\
+                      print(f'prefix={layer}\\n' in read(f'lib/pkgconfig/python-{minor}.pc'))\n\
+                      print('/install' in read(f'lib/pkgconfig/python-{minor}.pc'))";
+        let result = context.run_shell_command(format!("python -c \"{script}\""));
+        let lines: Vec<&str> = result.stdout.lines().collect();
+        assert!(lines[0].ends_with("/community_python/python"), "{}", lines[0]);
+        assert_eq!(lines[1..], ["True", ":", "True", ":", "True", "False"]);
     });
 }
 
@@ -181,5 +169,45 @@ fn pipenv_compiles_a_local_c_extension_with_the_images_compiler() {
         assert_eq!(greeting.stdout, "hello from C\n");
         let compilers = context.run_shell_command(PRINT_COMPILERS);
         assert_not_contains!(compilers.stdout, "clang");
+    });
+}
+
+/// The error a build image without a C compiler gives `installer` for the `cgreet` package.
+#[cfg(not(feature = "pack"))]
+fn no_compiler_error(installer: &str) -> String {
+    format!(
+        indoc! {"
+            ! Error: Unable to build a package from source
+            !
+            ! {installer} had to build `cgreet` from source (it has no wheel for this Python
+            ! version and platform, or it is a local project), and the build failed:
+            ! see {installer}'s output above.
+            !
+            ! The build needs a C compiler, but the build image has no `cc`
+            ! (\"No such file or directory\"). The builder image must provide one: gcc as
+            ! `cc`, as Heroku's and Paketo's builders do.
+        "},
+        installer = installer
+    )
+}
+
+#[cfg(not(feature = "pack"))]
+#[test]
+fn uv_and_pipenv_on_a_build_image_without_a_c_compiler_get_the_same_error() {
+    let path = path_without_a_c_compiler();
+    std::thread::scope(|scope| {
+        for (fixture, installer) in [("uv_c_extension", "uv"), ("pipenv_c_extension", "Pipenv")] {
+            let path = path.path().to_string_lossy().into_owned();
+            scope.spawn(move || {
+                let mut config = crate::support::failing_build_config(fixture);
+                config.build_image_path(path);
+                TestRunner::default().build(config, |context| {
+                    let output = build_output(&context);
+                    assert_contains!(output, "No such file or directory: 'cc'");
+                    assert_contains!(output, &no_compiler_error(installer));
+                    assert_not_contains!(output, "panicked");
+                });
+            });
+        }
     });
 }
