@@ -53,8 +53,8 @@ impl SourceBuildFailure {
     }
 }
 
-/// The package uv names in `× Failed to build `cgreet @ file:///app/vendor/cgreet`` or
-/// `Failed to build `psycopg2==2.9.10``.
+/// The package uv names in its `Failed to build` line: `cgreet` for a path source
+/// (`cgreet @ file://...`), `psycopg2` for `psycopg2==2.9.10`.
 pub(crate) fn uv_failed_package(output: &str) -> Option<String> {
     output.lines().find_map(|line| {
         let (_, rest) = line.split_once("Failed to build `")?;

@@ -1,9 +1,8 @@
 //! C extensions compile with the build image's compiler, although the runtime archives (like
-//! python-build-standalone's x86_64 releases, which the test runtimes reproduce) record clang,
+//! python-build-standalone's `x86_64` releases, which the test runtimes reproduce) record clang,
 //! llvm-ar and a `/install` prefix in their build configuration.
 
 use crate::support::{build_output, default_build_config};
-use indoc::indoc;
 use local_platform::testing::{TestRunner, assert_contains, assert_not_contains};
 
 /// What the launched Python's `sysconfig` says about compilers.
@@ -82,7 +81,7 @@ fn pip_compiles_a_pypi_sdist_forced_with_no_binary() {
 /// A build image's `PATH` with every command of the default one but the C and C++ compilers.
 #[cfg(not(feature = "pack"))]
 fn path_without_a_c_compiler() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary dir");
     let is_compiler = |name: &str| {
         ["cc", "c++", "c89", "c99", "gcc", "g++", "cpp"].contains(&name)
             || name.starts_with("gcc-")
@@ -98,11 +97,11 @@ fn path_without_a_c_compiler() -> tempfile::TempDir {
             continue;
         };
         for entry in entries {
-            let entry = entry.unwrap();
+            let entry = entry.expect("a directory entry");
             let name = entry.file_name().to_string_lossy().into_owned();
             let link = dir.path().join(&name);
             if !is_compiler(&name) && std::fs::symlink_metadata(&link).is_err() {
-                std::os::unix::fs::symlink(entry.path(), link).unwrap();
+                std::os::unix::fs::symlink(entry.path(), link).expect("a symlink");
             }
         }
     }
@@ -120,7 +119,7 @@ fn a_build_image_without_a_c_compiler_gets_a_clear_error() {
         assert_contains!(output, "error: [Errno 2] No such file or directory: 'cc'");
         assert_contains!(
             output,
-            indoc! {"
+            indoc::indoc! {"
                 ! Error: Unable to build a package from source
                 !
                 ! pip had to build `cgreet` from source (it has no wheel for this Python
@@ -176,7 +175,7 @@ fn pipenv_compiles_a_local_c_extension_with_the_images_compiler() {
 #[cfg(not(feature = "pack"))]
 fn no_compiler_error(installer: &str) -> String {
     format!(
-        indoc! {"
+        indoc::indoc! {"
             ! Error: Unable to build a package from source
             !
             ! {installer} had to build `cgreet` from source (it has no wheel for this Python

@@ -1,6 +1,6 @@
 //! The runtime's build configuration: the compilers and paths a C extension is built with.
 //!
-//! python-build-standalone's x86_64 archives were built with clang inside a `/install` prefix,
+//! python-build-standalone's `x86_64` archives were built with clang inside a `/install` prefix,
 //! and the build configuration they ship records it (astral-sh/python-build-standalone#209):
 //! `CC='clang -pthread'`, `CXX='clang++ -pthread'`, `AR='/tools/llvm/bin/llvm-ar'`, and
 //! `-L/install/lib` or `prefix=/install`. Build images have gcc as `cc` but no clang, so every
