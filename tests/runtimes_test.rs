@@ -454,7 +454,7 @@ fn the_default_build_config_installs_python_from_the_runtime_server() {
     });
 }
 
-/// The x86_64 test runtimes record python-build-standalone's real build configuration (clang,
+/// The `x86_64` test runtimes record python-build-standalone's real build configuration (clang,
 /// llvm-ar, the `/install` prefix: see `scripts/build-test-runtimes`), so that the tests build C
 /// extensions through the same adjustment as users' builds.
 #[test]
@@ -470,7 +470,11 @@ fn x86_64_test_runtimes_record_python_build_standalones_build_configuration() {
             let mut entry = entry.unwrap();
             let path = entry.path().unwrap().to_string_lossy().into_owned();
             let name = path.rsplit('/').next().unwrap_or_default().to_string();
-            if name.starts_with("_sysconfigdata_") && name.ends_with(".py") {
+            if name.starts_with("_sysconfigdata_")
+                && Path::new(&name)
+                    .extension()
+                    .is_some_and(|extension| extension == "py")
+            {
                 entry.read_to_string(&mut sysconfigdata).unwrap();
             } else if name == "Makefile" && path.contains("/config-") {
                 entry.read_to_string(&mut makefile).unwrap();
