@@ -15,6 +15,7 @@ mod python_version;
 mod redact;
 mod requirements_files;
 mod sbom;
+mod source_build;
 mod steps;
 mod store;
 mod tool_command;

@@ -4,6 +4,7 @@
 // The test crate sees every dependency of the buildpack, most of which only the buildpack uses.
 #![allow(unused_crate_dependencies)]
 
+mod c_extensions_test;
 mod detect_test;
 mod django_test;
 mod hooks_test;

@@ -81,6 +81,17 @@ fn python_runtime_is_installed_then_reused() {
         let url = beside(&inventory, &archive("3.12.1"));
         let sha256 = listed_sha256(&inventory, "3.12.1");
         let stdlib = format!("{prefix}/lib/python3.12");
+        // The x86_64 test runtimes record python-build-standalone's clang build configuration.
+        let compilers = if cfg!(target_arch = "x86_64") {
+            "/tools/llvm/bin/llvm-ar → ar, "
+        } else {
+            ""
+        };
+        let clang = if cfg!(target_arch = "x86_64") {
+            ", clang → cc, clang++ → c++"
+        } else {
+            ""
+        };
         let expected = formatdoc! {"
             ## Python version
 
@@ -92,6 +103,7 @@ fn python_runtime_is_installed_then_reused() {
               - Downloading {url} ... (<time>)
               - Verified the SHA-256 checksum ({short})
               - Unpacking ... (<time>)
+              - Adjusted the runtime's build configuration for this image (5 files): {compilers}/install → {prefix}{clang}
               - Running `{prefix}/bin/python3 -s -B -m compileall -q -j 1 -f --invalidation-mode unchecked-hash -x \"^{stdlib_pattern}/(site-packages|(.*/)?(test|tests|idle_test))/\" {stdlib}` ... (<time>)
         ", short = &sha256[..12], stdlib_pattern = stdlib.replace('.', "[.]")};
         assert!(output.contains(&expected), "{output}");

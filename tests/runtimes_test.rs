@@ -453,3 +453,50 @@ fn the_default_build_config_installs_python_from_the_runtime_server() {
         });
     });
 }
+
+/// The `x86_64` test runtimes record python-build-standalone's real build configuration (clang,
+/// llvm-ar, the `/install` prefix: see `scripts/build-test-runtimes`), so that the tests build C
+/// extensions through the same adjustment as users' builds.
+#[test]
+fn x86_64_test_runtimes_record_python_build_standalones_build_configuration() {
+    if !cfg!(target_arch = "x86_64") {
+        return;
+    }
+    for artifact in local_inventory() {
+        let archive = std::fs::read(test_runtimes_dir().join(&artifact.url)).unwrap();
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive.as_slice()));
+        let (mut sysconfigdata, mut makefile) = (String::new(), String::new());
+        for entry in tar.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().to_string_lossy().into_owned();
+            let name = path.rsplit('/').next().unwrap_or_default().to_string();
+            if name.starts_with("_sysconfigdata_")
+                && Path::new(&name)
+                    .extension()
+                    .is_some_and(|extension| extension == "py")
+            {
+                entry.read_to_string(&mut sysconfigdata).unwrap();
+            } else if name == "Makefile" && path.contains("/config-") {
+                entry.read_to_string(&mut makefile).unwrap();
+            }
+        }
+        for line in [
+            "'CC': 'clang -pthread'",
+            "'CXX': 'clang++ -pthread'",
+            "'LDSHARED': 'clang -pthread -shared",
+            "'LDCXXSHARED': 'clang++ -pthread -shared",
+            "'LINKCC': 'clang -pthread'",
+            "'AR': '/tools/llvm/bin/llvm-ar'",
+            "'prefix': '/install'",
+        ] {
+            assert!(sysconfigdata.contains(line), "{}: no {line}", artifact.url);
+        }
+        for line in [
+            "\nCC=\t\tclang -pthread\n",
+            "\nCXX=\t\tclang++ -pthread\n",
+            "\nAR=\t\t/tools/llvm/bin/llvm-ar\n",
+        ] {
+            assert!(makefile.contains(line), "{}: no {line:?}", artifact.url);
+        }
+    }
+}

@@ -180,6 +180,8 @@ pub struct Platform {
     build_user: Option<BuildUser>,
     /// Whether `HOME` of detect and build is read-only (to prove nothing writes there).
     read_only_home: bool,
+    /// The build image's `PATH` (the default, unless a test stands in for another image).
+    build_image_path: String,
 }
 
 enum DetectResult {
@@ -202,6 +204,7 @@ impl Platform {
             target: Target::host(),
             build_user: BuildUser::from_env()?,
             read_only_home: false,
+            build_image_path: String::from(DEFAULT_PATH),
         })
     }
 
@@ -230,6 +233,14 @@ impl Platform {
     #[must_use]
     pub fn home_dir(&self) -> PathBuf {
         self.work_dir.join("home")
+    }
+
+    /// Builds as on a build image whose `PATH` is `path` instead of the default, for example
+    /// one that lacks a tool (a C compiler). The run image keeps the default.
+    #[must_use]
+    pub fn with_build_image_path(mut self, path: impl Into<String>) -> Self {
+        self.build_image_path = path.into();
+        self
     }
 
     #[must_use]
@@ -538,7 +549,7 @@ impl Platform {
     /// `<work>/home` owned by that user.
     fn phase_env(&self) -> Result<BTreeMap<String, String>, PlatformError> {
         let mut env = BTreeMap::from([
-            (String::from("PATH"), String::from(DEFAULT_PATH)),
+            (String::from("PATH"), self.build_image_path.clone()),
             (
                 String::from("HOME"),
                 self.home_dir().to_string_lossy().into_owned(),

@@ -109,7 +109,18 @@ pub(crate) fn install_dependencies(
                     .current_dir(&context.app_dir)
                     .args(["install", "--deploy"]),
             )
-            .map_err(|error| pipenv_error(PipenvError::InstallDependencies(error)))?;
+            .map_err(|error| {
+                pipenv_error(
+                    crate::source_build::SourceBuildFailure::from_output(
+                        "Pipenv",
+                        &failure_output(&error),
+                    )
+                    .map_or(
+                        PipenvError::InstallDependencies(error),
+                        PipenvError::SourceBuild,
+                    ),
+                )
+            })?;
             Ok(())
         },
     )?;
@@ -128,8 +139,12 @@ fn pipenv_error(error: PipenvError) -> BuildpackError {
 pub(crate) enum PipenvError {
     InstallPipenv(CmdError),
     LockfileOutOfDate,
-    VerifyFailed { command: String },
+    VerifyFailed {
+        command: String,
+    },
     InstallDependencies(CmdError),
+    /// pip, run by Pipenv, failed to build a package of the lock from source.
+    SourceBuild(crate::source_build::SourceBuildFailure),
 }
 
 impl PipenvError {
@@ -163,6 +178,7 @@ impl PipenvError {
                     recreate it with 'pipenv lock', commit the result, and build again.
                 ", command = style::command(command)},
             ),
+            Self::SourceBuild(failure) => failure.message(),
             Self::InstallDependencies(error) => ErrorMessage::new(
                 "Unable to install the dependencies using Pipenv",
                 formatdoc! {"

@@ -145,7 +145,18 @@ pub(crate) fn install_dependencies(
             );
             // Best effort: the file is rewritten by every install, it just needn't be cached.
             let _ = std::fs::remove_file(&exported);
-            installed.map_err(|error| poetry_error(PoetryError::InstallDependencies(error)))?;
+            installed.map_err(|error| {
+                poetry_error(
+                    crate::source_build::SourceBuildFailure::from_output(
+                        "pip",
+                        &failure_output(&error),
+                    )
+                    .map_or(
+                        PoetryError::InstallDependencies(error),
+                        PoetryError::SourceBuild,
+                    ),
+                )
+            })?;
             Ok(())
         },
     )?;
@@ -165,6 +176,8 @@ pub(crate) enum PoetryError {
     InstallPoetry(CmdError),
     /// pip failed to install the exported requirements.
     InstallDependencies(CmdError),
+    /// pip failed to build a package of the lock from source.
+    SourceBuild(crate::source_build::SourceBuildFailure),
     LockfileOutOfSync,
     CheckFailed {
         command: String,
@@ -200,6 +213,7 @@ impl PoetryError {
                     "},
                 )
             }
+            Self::SourceBuild(failure) => failure.message(),
             Self::LockfileOutOfSync => ErrorMessage::new(
                 "The poetry.lock file is out of date",
                 formatdoc! {"

@@ -33,6 +33,8 @@ use unpack::{UnpackProblem, tidy_runtime, unpack_runtime};
 
 mod unpack;
 
+mod build_config;
+
 /// Every input that decides the layer's content. Strings only: the lifecycle round-trips layer
 /// metadata through JSON, which would turn integers into floats.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +45,10 @@ pub(crate) struct PythonLayerMetadata {
     pub(crate) distro_name: String,
     pub(crate) distro_version: String,
     pub(crate) archive_sha256: String,
+    /// The version of the build configuration patch ([`build_config::PATCH_VERSION`]); empty in
+    /// layers of buildpack versions that didn't patch it.
+    #[serde(default)]
+    pub(crate) build_config: String,
 }
 
 /// Installs `artifact` into the `python` layer (or reuses the cached one when nothing changed),
@@ -58,6 +64,7 @@ pub(crate) fn install_python(
         distro_name: context.target.distro_name.clone(),
         distro_version: context.target.distro_version.clone(),
         archive_sha256: artifact.sha256.clone(),
+        build_config: build_config::PATCH_VERSION.to_string(),
     };
     let layer = context.cached_layer(
         layer_name!("python"),
@@ -95,7 +102,11 @@ pub(crate) fn install_python(
             }
             print::bullet(format!("Installing Python {}", artifact.version));
             install_runtime(artifact, &layer.path()).map_err(BuildpackError::PythonLayer)?;
-            layer.write_env(layer_env())?;
+            layer.write_env(build_config::with_build_env(
+                layer_env(),
+                &layer.path(),
+                &artifact.version.major_minor(),
+            ))?;
             // Last, so that a layer left by a failed build has no metadata and is discarded.
             layer.write_metadata(metadata)?;
         }
@@ -135,6 +146,7 @@ pub(crate) fn cache_invalidation_reasons(
         distro_name,
         distro_version,
         archive_sha256,
+        build_config,
     } = cached;
     let mut reasons = Vec::new();
     if python_version != &current.python_version {
@@ -161,6 +173,19 @@ pub(crate) fn cache_invalidation_reasons(
             short_digest(&current.archive_sha256),
             short_digest(archive_sha256)
         ));
+    }
+    if build_config != &current.build_config {
+        reasons.push(if build_config.is_empty() {
+            "The runtime's build configuration wasn't adjusted to the image's compilers by \
+             the buildpack version that cached it"
+                .to_string()
+        } else {
+            format!(
+                "The adjustments to the runtime's build configuration changed (version \
+                 {build_config} to {})",
+                current.build_config
+            )
+        });
     }
     reasons
 }
@@ -208,6 +233,9 @@ fn install_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), PythonLa
         Err(_) => timer.cancel("failed"),
     }
     unpacked?;
+    // Before compiling: `_sysconfigdata_*.pyc` must hold the adjusted values.
+    build_config::adjust(layer_dir, &artifact.version.major_minor())
+        .map_err(PythonLayerError::BuildConfig)?;
     compile_stdlib(
         &layer_dir.join("bin/python3"),
         &stdlib_dir(artifact, layer_dir),
@@ -296,6 +324,8 @@ pub(crate) enum PythonLayerError {
         action: &'static str,
         error: io::Error,
     },
+    /// Adjusting the runtime's build configuration failed.
+    BuildConfig(build_config::BuildConfigError),
     /// `compileall` failed on the standard library (or the runtime doesn't run at all).
     Compile {
         url: String,
@@ -353,6 +383,7 @@ impl PythonLayerError {
                     The buildpack could not {action}: {error}
                 "},
             ),
+            Self::BuildConfig(error) => error.message(),
             Self::Compile {
                 url,
                 version,
@@ -384,6 +415,7 @@ mod tests {
             distro_name: "ubuntu".into(),
             distro_version: "22.04".into(),
             archive_sha256: "a".repeat(64),
+            build_config: "1".into(),
         }
     }
 
@@ -400,6 +432,7 @@ mod tests {
             distro_name: "debian".into(),
             distro_version: "12".into(),
             archive_sha256: "b".repeat(64),
+            build_config: "2".into(),
         };
         assert_eq!(
             cache_invalidation_reasons(&metadata(), &current),
@@ -407,6 +440,18 @@ mod tests {
                 "Python version changed from 3.12.1 to 3.13.0",
                 "The CPU architecture changed from amd64 to arm64",
                 "The stack/distro changed from ubuntu 22.04 to debian 12",
+                "The adjustments to the runtime's build configuration changed (version 1 to 2)",
+            ]
+        );
+        let unpatched = PythonLayerMetadata {
+            build_config: String::new(),
+            ..metadata()
+        };
+        assert_eq!(
+            cache_invalidation_reasons(&unpatched, &metadata()),
+            [
+                "The runtime's build configuration wasn't adjusted to the image's compilers by \
+                 the buildpack version that cached it"
             ]
         );
         let rebuilt = PythonLayerMetadata {
@@ -450,13 +495,21 @@ mod tests {
             serialized,
             format!(
                 "python_version = \"3.12.1\"\narch = \"amd64\"\ndistro_name = \"ubuntu\"\n\
-                 distro_version = \"22.04\"\narchive_sha256 = \"{}\"\n",
+                 distro_version = \"22.04\"\narchive_sha256 = \"{}\"\nbuild_config = \"1\"\n",
                 "a".repeat(64)
             )
         );
         let with_extra = format!("{serialized}stack_id = \"heroku-22\"\n");
         assert!(toml::from_str::<PythonLayerMetadata>(&with_extra).is_err());
         assert!(toml::from_str::<PythonLayerMetadata>("").is_err());
+        // A layer cached before the build configuration was patched reads, and is discarded.
+        let without_patch = serialized.replace("build_config = \"1\"\n", "");
+        assert_eq!(
+            toml::from_str::<PythonLayerMetadata>(&without_patch)
+                .unwrap()
+                .build_config,
+            ""
+        );
     }
 
     #[test]

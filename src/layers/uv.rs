@@ -127,14 +127,23 @@ pub(crate) enum UvError {
     Install(CmdError),
     NoPython,
     LockfileOutOfSync,
-    SyncFailed { command: String },
+    /// A package without a wheel for this runtime failed to build from source.
+    SourceBuild(crate::source_build::SourceBuildFailure),
+    SyncFailed {
+        command: String,
+    },
 }
 
 impl UvError {
     fn from_sync_failure(error: &CmdError) -> Self {
         let command = redact_credentials(&error.name());
-        if failure_output(error).contains("needs to be updated, but `--locked` was provided") {
+        let output = failure_output(error);
+        if output.contains("needs to be updated, but `--locked` was provided") {
             Self::LockfileOutOfSync
+        } else if let Some(failure) =
+            crate::source_build::SourceBuildFailure::from_output("uv", &output)
+        {
+            Self::SourceBuild(failure)
         } else {
             Self::SyncFailed { command }
         }
@@ -171,6 +180,7 @@ impl UvError {
                     Run 'uv lock' to update uv.lock, commit the result, and build again.
                 "},
             ),
+            Self::SourceBuild(failure) => failure.message(),
             Self::SyncFailed { command } => ErrorMessage::new(
                 "Unable to install the dependencies using uv",
                 formatdoc! {"

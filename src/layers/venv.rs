@@ -443,11 +443,7 @@ impl DependenciesError {
         if let Some(error) = vcs::VcsCheckoutError::from_pip_output(&output) {
             return Self::VcsCheckout(error);
         }
-        let build_failed = output.contains("Failed to build")
-            || output.contains("Failed building wheel")
-            || output.contains("metadata-generation-failed")
-            || output.contains("subprocess-exited-with-error");
-        if build_failed {
+        if crate::source_build::is_build_failure(&output) {
             return Self::BuildFailed {
                 package: failed_package(&output),
                 hint: missing_system_dependency(&output),
@@ -508,27 +504,11 @@ impl DependenciesError {
                     `pip-compile --generate-hashes`), or remove every `--hash`.
                 "},
             ),
-            Self::BuildFailed { package, hint } => {
-                let package = package
-                    .as_ref()
-                    .map_or_else(|| "a package".to_string(), |name| format!("`{name}`"));
-                let hint = hint
-                    .as_ref()
-                    .map_or_else(String::new, |hint| format!("{hint}\n\n"));
-                ErrorMessage::new(
-                    "Unable to build a package from source",
-                    formatdoc! {"
-                        pip had to build {package} from source (it has no wheel for this Python
-                        version and platform, or it is a local project), and the build failed:
-                        see pip's output above.
-
-                        {hint}Either use a version of the package that publishes wheels for this
-                        Python version (check its files on the package index), or, if it needs
-                        system libraries or headers at build time, add them to the build image
-                        (for example with a buildpack that installs apt packages).
-                    "},
-                )
-            }
+            Self::BuildFailed { package, hint } => crate::source_build::build_failed_message(
+                "pip",
+                package.as_deref(),
+                hint.as_deref(),
+            ),
             Self::VcsCheckout(error) => error.message(),
             Self::InstallFailed { command } => ErrorMessage::new(
                 "Unable to install the dependencies",
@@ -602,7 +582,7 @@ impl EnvironmentError {
 
 /// The package whose build failed, from pip's "Failed to build X" / "Failed building wheel for
 /// X" / "× … for X" lines.
-fn failed_package(output: &str) -> Option<String> {
+pub(crate) fn failed_package(output: &str) -> Option<String> {
     output.lines().find_map(|line| {
         let line = line.trim();
         line.strip_prefix("Failed building wheel for ")
@@ -621,7 +601,7 @@ fn failed_package(output: &str) -> Option<String> {
 }
 
 /// A sentence naming the system library or tool the build output says is missing.
-fn missing_system_dependency(output: &str) -> Option<String> {
+pub(crate) fn missing_system_dependency(output: &str) -> Option<String> {
     for (needle, hint) in [
         (
             "pg_config",
@@ -655,12 +635,8 @@ fn missing_system_dependency(output: &str) -> Option<String> {
              `lib<name>-dev`)."
         ));
     }
-    if output.contains("error: command 'gcc' failed")
-        || output.contains("command 'cc' failed")
-        || output.contains("gcc: not found")
-        || output.contains("unable to execute 'gcc'")
-    {
-        return Some("The build needs a C compiler, which the build image lacks.".to_string());
+    if let Some(hint) = crate::source_build::missing_compiler(output) {
+        return Some(hint);
     }
     if output.contains("Unable to find a compatible Rust")
         || output.contains("can't find Rust compiler")

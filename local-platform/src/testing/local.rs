@@ -30,6 +30,7 @@ pub struct BuildConfig {
     expected_pack_result: PackResult,
     build_user: BuildUserChoice,
     read_only_home: bool,
+    build_image_path: Option<String>,
 }
 
 /// Who a build's phases run as.
@@ -54,6 +55,7 @@ impl BuildConfig {
             expected_pack_result: PackResult::Success,
             build_user: BuildUserChoice::FromEnv,
             read_only_home: false,
+            build_image_path: None,
         }
     }
 
@@ -103,6 +105,13 @@ impl BuildConfig {
     /// Replaces the app dir.
     pub fn app_dir<P: Into<PathBuf>>(&mut self, path: P) -> &mut Self {
         self.app_dir = path.into();
+        self
+    }
+
+    /// Local only: the build image's `PATH` instead of the default, to stand for a build image
+    /// that lacks a tool (with `pack`, choose another builder image).
+    pub fn build_image_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.build_image_path = Some(path.into());
         self
     }
 
@@ -209,6 +218,9 @@ impl TestRunner {
             .with_read_only_home(config.read_only_home);
         if let BuildUserChoice::Given(user) = config.build_user {
             platform = platform.with_build_user(user);
+        }
+        if let Some(path) = &config.build_image_path {
+            platform = platform.with_build_image_path(path);
         }
         let image_name = format!(
             "libcnbtest_{}",
