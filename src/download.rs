@@ -46,12 +46,30 @@ pub(crate) fn fetch_verified(
     location: &str,
     expected_sha256: &str,
 ) -> Result<VerifiedFile, DownloadError> {
+    fetch_verified_with(location, expected_sha256, &HttpOptions::default())
+}
+
+/// What a request may need besides the URL: a package index's credentials and CA bundle.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HttpOptions {
+    /// The `Authorization` header's value, sent to the URL's host only (never across redirects).
+    pub(crate) authorization: Option<String>,
+    /// A PEM bundle of CA certificates to use instead of `SSL_CERT_FILE`'s or the built-in ones.
+    pub(crate) ca_file: Option<PathBuf>,
+}
+
+/// [`fetch_verified`] with `options`.
+pub(crate) fn fetch_verified_with(
+    location: &str,
+    expected_sha256: &str,
+    options: &HttpOptions,
+) -> Result<VerifiedFile, DownloadError> {
     let mut file = NamedTempFile::new().map_err(|error| DownloadError::TempFile {
         location: location.to_string(),
         error,
     })?;
     let actual = if is_http_url(location) {
-        http_with_retries(location, |reader| {
+        http_with_retries(location, options, |reader| {
             // A retry starts from an empty file.
             file.as_file_mut().set_len(0)?;
             let mut file_ref = file.as_file();
@@ -87,6 +105,15 @@ pub(crate) fn fetch_verified(
 /// Fetches `location` (an `http(s)://` URL or a local path) into memory, failing on anything
 /// larger than `max_bytes`.
 pub(crate) fn fetch_bytes(location: &str, max_bytes: u64) -> Result<Vec<u8>, DownloadError> {
+    fetch_bytes_with(location, max_bytes, &HttpOptions::default())
+}
+
+/// [`fetch_bytes`] with `options`.
+pub(crate) fn fetch_bytes_with(
+    location: &str,
+    max_bytes: u64,
+    options: &HttpOptions,
+) -> Result<Vec<u8>, DownloadError> {
     let too_large = || DownloadError::TooLarge {
         location: location.to_string(),
         max_bytes,
@@ -97,7 +124,7 @@ pub(crate) fn fetch_bytes(location: &str, max_bytes: u64) -> Result<Vec<u8>, Dow
         Ok((bytes.len() as u64 <= max_bytes).then_some(bytes))
     };
     if is_http_url(location) {
-        http_with_retries(location, |reader| read_limited(reader))?.ok_or_else(too_large)
+        http_with_retries(location, options, |reader| read_limited(reader))?.ok_or_else(too_large)
     } else {
         let mut file = File::open(location).map_err(|error| DownloadError::LocalFile {
             path: PathBuf::from(location),
@@ -116,13 +143,14 @@ pub(crate) fn fetch_bytes(location: &str, max_bytes: u64) -> Result<Vec<u8>, Dow
 /// failures, 5xx answers and bodies cut short; never on other answers such as 404.
 fn http_with_retries<T>(
     url: &str,
+    options: &HttpOptions,
     mut consume: impl FnMut(&mut dyn Read) -> io::Result<T>,
 ) -> Result<T, DownloadError> {
-    let agent = agent(url)?;
+    let agent = agent(url, options.ca_file.as_deref())?;
     let mut delay = FIRST_RETRY_DELAY;
     let mut attempt = 1;
     loop {
-        match http_attempt(&agent, url, &mut consume) {
+        match http_attempt(&agent, url, options, &mut consume) {
             Ok(value) => return Ok(value),
             Err(Attempt::Final(error)) => return Err(error),
             Err(Attempt::Retryable(failure)) => {
@@ -149,25 +177,28 @@ enum Attempt {
 fn http_attempt<T>(
     agent: &ureq::Agent,
     url: &str,
+    options: &HttpOptions,
     consume: &mut impl FnMut(&mut dyn Read) -> io::Result<T>,
 ) -> Result<T, Attempt> {
-    let response = agent
+    let mut request = agent
         .get(url)
         // The bytes on the wire are what the digest covers: never let them be re-encoded.
-        .header("Accept-Encoding", "identity")
-        .call()
-        .map_err(|error| {
-            let failure = HttpFailure::Connection(error.to_string());
-            if is_transient(&error) {
-                Attempt::Retryable(failure)
-            } else {
-                Attempt::Final(DownloadError::Http {
-                    url: url.to_string(),
-                    failure,
-                    attempts: 1,
-                })
-            }
-        })?;
+        .header("Accept-Encoding", "identity");
+    if let Some(authorization) = &options.authorization {
+        request = request.header("Authorization", authorization);
+    }
+    let response = request.call().map_err(|error| {
+        let failure = HttpFailure::Connection(error.to_string());
+        if is_transient(&error) {
+            Attempt::Retryable(failure)
+        } else {
+            Attempt::Final(DownloadError::Http {
+                url: url.to_string(),
+                failure,
+                attempts: 1,
+            })
+        }
+    })?;
     let status = response.status();
     if status.is_server_error() {
         return Err(Attempt::Retryable(HttpFailure::Status(status.to_string())));
@@ -215,15 +246,19 @@ fn is_transient(error: &ureq::Error) -> bool {
 /// An HTTP client with timeouts, the proxy from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` (minus
 /// `NO_PROXY`), and, when `SSL_CERT_FILE` is set, the CA certificates from that file instead of
 /// the built-in ones (for TLS-intercepting corporate proxies and private mirrors).
-fn agent(url: &str) -> Result<ureq::Agent, DownloadError> {
+fn agent(url: &str, ca_file: Option<&Path>) -> Result<ureq::Agent, DownloadError> {
     let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_recv_response(Some(RESPONSE_TIMEOUT))
         .timeout_recv_body(Some(BODY_TIMEOUT))
         .proxy(ureq::Proxy::try_from_env());
-    if let Some(cert_file) = std::env::var_os("SSL_CERT_FILE").filter(|value| !value.is_empty()) {
-        let cert_file = PathBuf::from(cert_file);
+    let cert_file = ca_file.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os("SSL_CERT_FILE")
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    });
+    if let Some(cert_file) = cert_file {
         let certificates =
             read_certificates(&cert_file).map_err(|problem| DownloadError::CertificateFile {
                 url: url.to_string(),

@@ -6,6 +6,7 @@ mod error_message;
 mod errors;
 mod inventory;
 mod layers;
+mod package_index;
 mod package_manager;
 mod packaging_tool_versions;
 mod python_version;
@@ -16,6 +17,7 @@ mod steps;
 mod store;
 mod tool_command;
 mod version_sources;
+mod wheel;
 
 use crate::dependencies::DependencyPlan;
 use crate::errors::BuildpackError;
