@@ -1,3 +1,4 @@
+mod bytecode;
 mod checks;
 mod dependencies;
 mod detect;
