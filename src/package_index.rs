@@ -1,7 +1,8 @@
 //! Finding a pinned file (a packaging tool's wheel) on the package index the build is configured
 //! with, as pip would: `PIP_INDEX_URL` (default `PyPI`) and then each of `PIP_EXTRA_INDEX_URL`,
 //! their credentials (`https://user:token@host/simple`, sent as HTTP basic auth to that host
-//! only), `PIP_CERT` (else `SSL_CERT_FILE`) for the CA bundle, and `HTTPS_PROXY` / `NO_PROXY`
+//! only), `PIP_CERT` (else `SSL_CERT_FILE`, else the system's bundle, as pip) for the CA bundle,
+//! and `HTTPS_PROXY` / `NO_PROXY`
 //! through [`download`].
 //!
 //! Each index is read through its project page in the simple repository API, whose HTML form
@@ -49,7 +50,8 @@ impl IndexSettings {
         );
         let ca_file = get("PIP_CERT")
             .or_else(|| get("SSL_CERT_FILE"))
-            .map(PathBuf::from);
+            .map(PathBuf::from)
+            .or_else(system_ca_bundle);
         Self { indexes, ca_file }
     }
 
@@ -82,6 +84,22 @@ impl IndexSettings {
         Err(IndexError::NotFound { searched })
     }
 }
+
+/// The system's CA bundle, which pip trusts by default (through `truststore`, OpenSSL's default
+/// paths on Linux): the image's own certificates, which may include a company's proxy CA.
+fn system_ca_bundle() -> Option<PathBuf> {
+    SYSTEM_CA_BUNDLES
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| path.is_file())
+}
+
+/// Where Linux distributions keep their CA bundle (Debian and Ubuntu, Fedora and RHEL, Alpine).
+const SYSTEM_CA_BUNDLES: [&str; 3] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+];
 
 /// A fetched project page.
 struct ProjectPage {
