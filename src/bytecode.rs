@@ -19,7 +19,7 @@
 //! source: exporting an image resets mtimes, which would make timestamp-based `.pyc` files
 //! stale at launch. Only the interpreter's optimisation level 0 is
 //! compiled, the only one apps run at; `.opt-1.pyc` / `.opt-2.pyc` files already in the tree
-//! (CPython's `make install`, and so python-build-standalone's archives, writes all three
+//! (`CPython`'s `make install`, and so python-build-standalone's archives, writes all three
 //! levels) are removed: nothing would use them.
 
 use crate::redact::redact_credentials;

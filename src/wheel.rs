@@ -56,7 +56,6 @@ pub(crate) fn install_wheel(
     let record_text = read_entry(&mut archive, &format!("{dist_info}/RECORD")).map_err(error)?;
     let record = parse_record(&String::from_utf8_lossy(&record_text));
 
-    let python = environment.root.join("bin/python");
     let mut installed = Installed::new(environment.site_packages);
     for index in 0..archive.len() {
         let mut entry = archive.by_index(index).map_err(|e| error(e.to_string()))?;
@@ -87,49 +86,22 @@ pub(crate) fn install_wheel(
         let is_record = archive_path == format!("{dist_info}/RECORD")
             || archive_path == format!("{dist_info}/RECORD.jws")
             || archive_path == format!("{dist_info}/RECORD.p7s");
-        if !is_record {
-            match record.get(&archive_path) {
-                Some(expected) if *expected == record_hash(&contents) => {}
-                Some(_) => {
-                    return Err(error(format!(
-                        "{archive_path} doesn't match its hash in RECORD"
-                    )));
-                }
-                None => return Err(error(format!("{archive_path} is not listed in RECORD"))),
-            }
-        } else {
+        if is_record {
             // RECORD is written anew below.
             continue;
         }
-        let executable = entry.unix_mode().is_some_and(|mode| mode & 0o111 != 0);
-        let (target, contents, executable) = match name.strip_prefix(&data_dir) {
-            Ok(rest) => {
-                let mut components = rest.components();
-                let scheme = components.next();
-                let rest = components.as_path();
-                match scheme {
-                    Some(Component::Normal(scheme))
-                        if scheme == "purelib" || scheme == "platlib" =>
-                    {
-                        (environment.site_packages.join(rest), contents, executable)
-                    }
-                    Some(Component::Normal(scheme)) if scheme == "scripts" => (
-                        environment.root.join("bin").join(rest),
-                        rewrite_shebang(contents, &python),
-                        true,
-                    ),
-                    Some(Component::Normal(scheme)) if scheme == "data" => {
-                        (environment.root.join(rest), contents, executable)
-                    }
-                    _ => {
-                        return Err(error(format!(
-                            "its entry {archive_path} is in no install scheme the buildpack supports"
-                        )));
-                    }
-                }
+        match record.get(&archive_path) {
+            Some(expected) if *expected == record_hash(&contents) => {}
+            Some(_) => {
+                return Err(error(format!(
+                    "{archive_path} doesn't match its hash in RECORD"
+                )));
             }
-            Err(_) => (environment.site_packages.join(&name), contents, executable),
-        };
+            None => return Err(error(format!("{archive_path} is not listed in RECORD"))),
+        }
+        let executable = entry.unix_mode().is_some_and(|mode| mode & 0o111 != 0);
+        let (target, contents, executable) =
+            install_target(&name, &data_dir, environment, contents, executable).map_err(error)?;
         installed
             .write(&target, &contents, executable)
             .map_err(error)?;
@@ -138,33 +110,7 @@ pub(crate) fn install_wheel(
     let entry_points = read_entry(&mut archive, &format!("{dist_info}/entry_points.txt"))
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .unwrap_or_default();
-    for (script, target) in console_scripts(&entry_points) {
-        let (module, function) = target.split_once(':').ok_or_else(|| {
-            error(format!(
-                "its console script {script} has no `module:function`"
-            ))
-        })?;
-        if script.contains('/') || script.starts_with('.') {
-            return Err(error(format!(
-                "its console script name {script:?} is not a file name"
-            )));
-        }
-        let import_name = function.split('.').next().unwrap_or(function);
-        let contents = formatdoc! {r#"
-            #!{python}
-            import sys
-            from {module} import {import_name}
-            if __name__ == "__main__":
-                sys.exit({function}())
-        "#, python = python.display()};
-        installed
-            .write(
-                &environment.root.join("bin").join(script),
-                contents.as_bytes(),
-                true,
-            )
-            .map_err(error)?;
-    }
+    write_console_scripts(&entry_points, environment, &mut installed).map_err(error)?;
     let dist_info_path = environment.site_packages.join(&dist_info);
     installed
         .write(
@@ -177,6 +123,73 @@ pub(crate) fn install_wheel(
     installed
         .write(&dist_info_path.join("RECORD"), record.as_bytes(), false)
         .map_err(error)
+}
+
+/// Where an archive entry goes (and its contents and mode there): the root into
+/// `site-packages`, `<name>.data/<scheme>/` into that scheme's directory.
+fn install_target(
+    name: &Path,
+    data_dir: &str,
+    environment: &Environment,
+    contents: Vec<u8>,
+    executable: bool,
+) -> Result<(PathBuf, Vec<u8>, bool), String> {
+    let Ok(rest) = name.strip_prefix(data_dir) else {
+        return Ok((environment.site_packages.join(name), contents, executable));
+    };
+    let mut components = rest.components();
+    let scheme = components.next();
+    let rest = components.as_path();
+    match scheme {
+        Some(Component::Normal(scheme)) if scheme == "purelib" || scheme == "platlib" => {
+            Ok((environment.site_packages.join(rest), contents, executable))
+        }
+        Some(Component::Normal(scheme)) if scheme == "scripts" => Ok((
+            environment.root.join("bin").join(rest),
+            rewrite_shebang(contents, &environment.root.join("bin/python")),
+            true,
+        )),
+        Some(Component::Normal(scheme)) if scheme == "data" => {
+            Ok((environment.root.join(rest), contents, executable))
+        }
+        _ => Err(format!(
+            "its entry {} is in no install scheme the buildpack supports",
+            name.display()
+        )),
+    }
+}
+
+/// A script in `bin/` for each `console_scripts` entry point, as pip writes them.
+fn write_console_scripts(
+    entry_points: &str,
+    environment: &Environment,
+    installed: &mut Installed,
+) -> Result<(), String> {
+    let python = environment.root.join("bin/python");
+    for (script, target) in console_scripts(entry_points) {
+        let (module, function) = target
+            .split_once(':')
+            .ok_or_else(|| format!("its console script {script} has no `module:function`"))?;
+        if script.contains('/') || script.starts_with('.') {
+            return Err(format!(
+                "its console script name {script:?} is not a file name"
+            ));
+        }
+        let import_name = function.split('.').next().unwrap_or(function);
+        let contents = formatdoc! {r#"
+            #!{python}
+            import sys
+            from {module} import {import_name}
+            if __name__ == "__main__":
+                sys.exit({function}())
+        "#, python = python.display()};
+        installed.write(
+            &environment.root.join("bin").join(script),
+            contents.as_bytes(),
+            true,
+        )?;
+    }
+    Ok(())
 }
 
 /// The `<name>-<version>.dist-info` directory at the archive's root that holds `WHEEL`.
@@ -261,11 +274,12 @@ fn console_scripts(entry_points: &str) -> Vec<(String, String)> {
     for line in entry_points.lines().map(str::trim) {
         if line.starts_with('[') {
             in_section = line == "[console_scripts]";
-        } else if in_section && !line.is_empty() && !line.starts_with(['#', ';']) {
-            if let Some((name, target)) = line.split_once('=') {
-                let target = target.split('[').next().unwrap_or(target);
-                scripts.push((name.trim().to_string(), target.trim().to_string()));
-            }
+        } else if in_section
+            && !line.starts_with(['#', ';'])
+            && let Some((name, target)) = line.split_once('=')
+        {
+            let target = target.split('[').next().unwrap_or(target);
+            scripts.push((name.trim().to_string(), target.trim().to_string()));
         }
     }
     scripts
@@ -358,6 +372,7 @@ impl WheelError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
     use zip::write::SimpleFileOptions;
 
     fn wheel(dir: &Path, files: &[(&str, &str)], record_extra: &str) -> PathBuf {
@@ -369,11 +384,12 @@ mod tests {
                 .start_file(*name, SimpleFileOptions::default().unix_permissions(0o644))
                 .unwrap();
             writer.write_all(contents.as_bytes()).unwrap();
-            record.push_str(&format!(
-                "{name},{},{}\n",
+            let _ = writeln!(
+                record,
+                "{name},{},{}",
                 record_hash(contents.as_bytes()),
                 contents.len()
-            ));
+            );
         }
         record.push_str(record_extra);
         record.push_str("demo-1.0.dist-info/RECORD,,\n");
