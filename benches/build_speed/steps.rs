@@ -61,7 +61,7 @@ fn classify(section: &str, bullet: &str, line: &str) -> &'static str {
         }
     } else if line.contains("site-packages to bytecode") || line.contains("compileall") {
         "app bytecode"
-    } else if section.contains("collectstatic") || line.contains("collectstatic") {
+    } else if section.contains("static files") || line.contains("collectstatic") {
         "collectstatic"
     } else if bullet.contains("(used during the build only)") {
         if bullet.starts_with("- pip ") {
