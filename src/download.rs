@@ -51,14 +51,33 @@ pub(crate) fn fetch_verified(
     location: &str,
     expected_sha256: &str,
 ) -> Result<VerifiedFile, DownloadError> {
-    fetch_verified_limited(location, expected_sha256, MAX_VERIFIED_BYTES)
+    fetch_verified_with(location, expected_sha256, &HttpOptions::default())
 }
 
-/// [`fetch_verified`], refusing files larger than `max_bytes`.
+/// What a request may need besides the URL: a package index's credentials and CA bundle.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HttpOptions {
+    /// The `Authorization` header's value, sent to the URL's host only (never across redirects).
+    pub(crate) authorization: Option<String>,
+    /// A PEM bundle of CA certificates to use instead of `SSL_CERT_FILE`'s or the built-in ones.
+    pub(crate) ca_file: Option<PathBuf>,
+}
+
+/// [`fetch_verified`] with `options`.
+pub(crate) fn fetch_verified_with(
+    location: &str,
+    expected_sha256: &str,
+    options: &HttpOptions,
+) -> Result<VerifiedFile, DownloadError> {
+    fetch_verified_limited(location, expected_sha256, MAX_VERIFIED_BYTES, options)
+}
+
+/// [`fetch_verified_with`], refusing files larger than `max_bytes`.
 fn fetch_verified_limited(
     location: &str,
     expected_sha256: &str,
     max_bytes: u64,
+    options: &HttpOptions,
 ) -> Result<VerifiedFile, DownloadError> {
     let too_large = |announced| DownloadError::TooLarge {
         location: location.to_string(),
@@ -70,7 +89,7 @@ fn fetch_verified_limited(
         error,
     })?;
     let actual = if is_http_url(location) {
-        http_with_retries(location, max_bytes, |reader| {
+        http_with_retries(location, max_bytes, options, |reader| {
             // A retry starts from an empty file.
             file.as_file_mut().set_len(0)?;
             let mut file_ref = file.as_file();
@@ -118,6 +137,15 @@ pub(crate) struct Fetched {
 /// Fetches `location` (an `http(s)://` URL or a local path) into memory, failing on anything
 /// larger than `max_bytes`.
 pub(crate) fn fetch_bytes(location: &str, max_bytes: u64) -> Result<Fetched, DownloadError> {
+    fetch_bytes_with(location, max_bytes, &HttpOptions::default())
+}
+
+/// [`fetch_bytes`] with `options`.
+pub(crate) fn fetch_bytes_with(
+    location: &str,
+    max_bytes: u64,
+    options: &HttpOptions,
+) -> Result<Fetched, DownloadError> {
     let too_large = || DownloadError::TooLarge {
         location: location.to_string(),
         max_bytes,
@@ -130,7 +158,7 @@ pub(crate) fn fetch_bytes(location: &str, max_bytes: u64) -> Result<Fetched, Dow
     };
     if is_http_url(location) {
         let (bytes, final_url) =
-            http_with_retries(location, max_bytes, |reader| read_limited(reader))?;
+            http_with_retries(location, max_bytes, options, |reader| read_limited(reader))?;
         Ok(Fetched {
             bytes: bytes.ok_or_else(too_large)?,
             final_url: Some(final_url),
@@ -160,13 +188,14 @@ pub(crate) fn fetch_bytes(location: &str, max_bytes: u64) -> Result<Fetched, Dow
 fn http_with_retries<T>(
     url: &str,
     max_bytes: u64,
+    options: &HttpOptions,
     mut consume: impl FnMut(&mut dyn Read) -> io::Result<T>,
 ) -> Result<(T, String), DownloadError> {
-    let agent = agent(url)?;
+    let agent = agent(url, options.ca_file.as_deref())?;
     let mut delay = FIRST_RETRY_DELAY;
     let mut attempt = 1;
     loop {
-        match http_attempt(&agent, url, max_bytes, &mut consume) {
+        match http_attempt(&agent, url, max_bytes, options, &mut consume) {
             Ok(value) => return Ok(value),
             Err(Attempt::Final(error)) => return Err(error),
             Err(Attempt::Retryable(failure)) => {
@@ -194,26 +223,29 @@ fn http_attempt<T>(
     agent: &ureq::Agent,
     url: &str,
     max_bytes: u64,
+    options: &HttpOptions,
     consume: &mut impl FnMut(&mut dyn Read) -> io::Result<T>,
 ) -> Result<(T, String), Attempt> {
-    let response = agent
+    let mut request = agent
         .get(url)
         // The bytes on the wire are what the digest covers: never let them be re-encoded.
-        .header("Accept-Encoding", "identity")
-        .call()
-        .map_err(|error| {
-            // Some errors quote the URL.
-            let failure = HttpFailure::Connection(redact_credentials(&error.to_string()));
-            if is_transient(&error) {
-                Attempt::Retryable(failure)
-            } else {
-                Attempt::Final(DownloadError::Http {
-                    url: url.to_string(),
-                    failure,
-                    attempts: 1,
-                })
-            }
-        })?;
+        .header("Accept-Encoding", "identity");
+    if let Some(authorization) = &options.authorization {
+        request = request.header("Authorization", authorization);
+    }
+    let response = request.call().map_err(|error| {
+        // Some errors quote the URL.
+        let failure = HttpFailure::Connection(redact_credentials(&error.to_string()));
+        if is_transient(&error) {
+            Attempt::Retryable(failure)
+        } else {
+            Attempt::Final(DownloadError::Http {
+                url: url.to_string(),
+                failure,
+                attempts: 1,
+            })
+        }
+    })?;
     let status = response.status();
     if status.is_server_error() {
         return Err(Attempt::Retryable(HttpFailure::Status(status.to_string())));
@@ -269,15 +301,19 @@ fn is_transient(error: &ureq::Error) -> bool {
 /// An HTTP client with timeouts, the proxy from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` (minus
 /// `NO_PROXY`), and, when `SSL_CERT_FILE` is set, the CA certificates from that file instead of
 /// the built-in ones (for TLS-intercepting corporate proxies and private mirrors).
-fn agent(url: &str) -> Result<ureq::Agent, DownloadError> {
+fn agent(url: &str, ca_file: Option<&Path>) -> Result<ureq::Agent, DownloadError> {
     let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_recv_response(Some(RESPONSE_TIMEOUT))
         .timeout_recv_body(Some(BODY_TIMEOUT))
         .proxy(ureq::Proxy::try_from_env());
-    if let Some(cert_file) = std::env::var_os("SSL_CERT_FILE").filter(|value| !value.is_empty()) {
-        let cert_file = PathBuf::from(cert_file);
+    let cert_file = ca_file.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os("SSL_CERT_FILE")
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    });
+    if let Some(cert_file) = cert_file {
         let certificates =
             read_certificates(&cert_file).map_err(|problem| DownloadError::CertificateFile {
                 url: url.to_string(),
@@ -765,7 +801,8 @@ mod tests {
         // Not announced (chunked): cut off at the limit.
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n".to_vec();
         let (url, _server) = serve(vec![chunked]);
-        let error = fetch_verified_limited(&url, &sha256(b""), 10).unwrap_err();
+        let error =
+            fetch_verified_limited(&url, &sha256(b""), 10, &HttpOptions::default()).unwrap_err();
         assert!(
             matches!(
                 error,
@@ -785,11 +822,22 @@ mod tests {
         let path = dir.path().join("big.tar.gz");
         std::fs::write(&path, b"0123456789a").unwrap();
         assert!(matches!(
-            fetch_verified_limited(path.to_str().unwrap(), &sha256(b""), 10),
+            fetch_verified_limited(
+                path.to_str().unwrap(),
+                &sha256(b""),
+                10,
+                &HttpOptions::default()
+            ),
             Err(DownloadError::TooLarge { .. })
         ));
         std::fs::write(&path, b"0123456789").unwrap();
-        fetch_verified_limited(path.to_str().unwrap(), &sha256(b"0123456789"), 10).unwrap();
+        fetch_verified_limited(
+            path.to_str().unwrap(),
+            &sha256(b"0123456789"),
+            10,
+            &HttpOptions::default(),
+        )
+        .unwrap();
     }
 
     #[test]

@@ -1,4 +1,5 @@
 mod app_file;
+mod bytecode;
 mod checks;
 mod dependencies;
 mod detect;
@@ -8,6 +9,7 @@ mod errors;
 mod inventory;
 mod layers;
 mod limited_command;
+mod package_index;
 mod package_manager;
 mod packaging_tool_versions;
 mod pyproject_deps;
@@ -20,6 +22,7 @@ mod steps;
 mod store;
 mod tool_command;
 mod version_sources;
+mod wheel;
 
 use crate::dependencies::DependencyPlan;
 use crate::errors::BuildpackError;

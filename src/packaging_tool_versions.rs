@@ -16,6 +16,9 @@
 /// The pip version, from `requirements/pip.txt`.
 pub(crate) const PIP_VERSION: &str = pinned_version(include_str!("../requirements/pip.txt"));
 
+/// The SHA-256 of pip's wheel, from the `--hash` option in `requirements/pip.txt`.
+pub(crate) const PIP_WHEEL_SHA256: &str = pinned_sha256(include_str!("../requirements/pip.txt"));
+
 /// The uv version, from `requirements/uv.txt`.
 pub(crate) const UV_VERSION: &str = pinned_version(include_str!("../requirements/uv.txt"));
 
@@ -30,8 +33,32 @@ pub(crate) const POETRY_PLUGIN_EXPORT_VERSION: &str =
 pub(crate) const PIPENV_VERSION: &str = pinned_version(include_str!("../requirements/pipenv.txt"));
 
 /// The `X` of the first `name==X` line in a requirements file, skipping comments and blank
-/// lines. Evaluated at compile time: a malformed file is a compile error, never a build failure.
+/// lines; the version ends at the first space (options such as `--hash` may follow it).
+/// Evaluated at compile time: a malformed file is a compile error, never a build failure.
 const fn pinned_version(contents: &'static str) -> &'static str {
+    first_word_after(contents, b"==")
+}
+
+/// The `X` of the first `--hash=sha256:X` option of the first `name==version` line, checked to
+/// be 64 lowercase hex digits. Evaluated at compile time, like [`pinned_version`].
+const fn pinned_sha256(contents: &'static str) -> &'static str {
+    let digest = first_word_after(contents, b"--hash=sha256:");
+    let bytes = digest.as_bytes();
+    assert!(bytes.len() == 64, "a pinned SHA-256 is not 64 characters");
+    let mut index = 0;
+    while index < bytes.len() {
+        assert!(
+            bytes[index].is_ascii_digit() || matches!(bytes[index], b'a'..=b'f'),
+            "a pinned SHA-256 is not lowercase hex"
+        );
+        index += 1;
+    }
+    digest
+}
+
+/// The text after `marker` up to the next space or the end of the line, on the first line of
+/// `contents` that is neither blank nor a comment.
+const fn first_word_after(contents: &'static str, marker: &[u8]) -> &'static str {
     let bytes = contents.as_bytes();
     let mut line_start = 0;
     while line_start < bytes.len() {
@@ -41,18 +68,30 @@ const fn pinned_version(contents: &'static str) -> &'static str {
         }
         if line_end > line_start && bytes[line_start] != b'#' {
             let mut index = line_start;
-            while index + 1 < line_end {
-                if bytes[index] == b'=' && bytes[index + 1] == b'=' {
-                    let (_, version) = bytes.split_at(index + 2);
-                    let (version, _) = version.split_at(line_end - index - 2);
-                    return match std::str::from_utf8(version) {
-                        Ok(version) => version.trim_ascii(),
-                        Err(_) => panic!("the pinned version is not UTF-8"),
+            while index + marker.len() <= line_end {
+                let mut matched = 0;
+                while matched < marker.len() && bytes[index + matched] == marker[matched] {
+                    matched += 1;
+                }
+                if matched == marker.len() {
+                    let mut start = index + marker.len();
+                    while start < line_end && bytes[start] == b' ' {
+                        start += 1;
+                    }
+                    let mut end = start;
+                    while end < line_end && !bytes[end].is_ascii_whitespace() {
+                        end += 1;
+                    }
+                    let (_, word) = bytes.split_at(start);
+                    let (word, _) = word.split_at(end - start);
+                    return match std::str::from_utf8(word) {
+                        Ok(word) => word,
+                        Err(_) => panic!("a requirements/*.txt pin is not UTF-8"),
                     };
                 }
                 index += 1;
             }
-            panic!("a requirements/*.txt line has no `==` pin");
+            panic!("the first requirements/*.txt line lacks a `==` pin or `--hash`");
         }
         line_start = line_end + 1;
     }
@@ -85,5 +124,12 @@ mod tests {
     fn reads_the_first_pin_after_comments() {
         assert_eq!(pinned_version("# a comment\n\nuv==0.9.2\n"), "0.9.2");
         assert_eq!(pinned_version("pip == 26.3 \n"), "26.3");
+        let hashed = "# c\npip==26.3 --hash=sha256:f3b60b20ffaadd4415ed7957212a38ac63fa4c5fa375bd0f4a797777940fad13\n";
+        assert_eq!(pinned_version(hashed), "26.3");
+        assert_eq!(
+            pinned_sha256(hashed),
+            "f3b60b20ffaadd4415ed7957212a38ac63fa4c5fa375bd0f4a797777940fad13"
+        );
+        assert_eq!(PIP_WHEEL_SHA256.len(), 64);
     }
 }

@@ -4,6 +4,8 @@
 // The test crate sees every dependency of the buildpack, most of which only the buildpack uses.
 #![allow(unused_crate_dependencies)]
 
+#[cfg(not(feature = "pack"))]
+mod bytecode_test;
 mod c_extensions_test;
 mod detect_test;
 mod django_test;

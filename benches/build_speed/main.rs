@@ -17,6 +17,7 @@ mod measure;
 mod report;
 mod selftest;
 mod stats;
+mod steps;
 
 #[allow(dead_code, unreachable_pub, unused_imports)]
 #[path = "../../tests/support/mod.rs"]

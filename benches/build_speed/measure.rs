@@ -121,6 +121,7 @@ impl Bench {
         Ok(BuildResult {
             wall,
             build_step,
+            steps: crate::steps::steps(&text),
             layers,
             files,
         })

@@ -78,6 +78,9 @@ pub(crate) struct BuildResult {
     /// The part of `wall` spent in the buildpack's `bin/build` (the rest is the platform:
     /// detect, restoring layers, exporting and caching them), when it could be measured.
     pub(crate) build_step: Option<Duration>,
+    /// The time of each step of `bin/build`, from the build output's timings
+    /// ([`crate::steps`]).
+    pub(crate) steps: Vec<(String, Duration)>,
     /// Sorted by name.
     pub(crate) layers: Vec<LayerResult>,
     /// The files of the launch layers.
@@ -594,6 +597,60 @@ fn render_app(out: &mut String, app: &AppResult) {
             cells.push(layer_cell(scenario, name, &builds));
         }
         let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out.push('\n');
+    render_cold_steps(out, app);
+}
+
+/// The cold build's time per step (median, min and max over the runs), from the build output.
+fn render_cold_steps(out: &mut String, app: &AppResult) {
+    let builds: Vec<&BuildResult> = app.builds(Scenario::Cold).collect();
+    let mut names: Vec<&str> = Vec::new();
+    for build in &builds {
+        for (name, _) in &build.steps {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    let position = |name: &str| {
+        crate::steps::STEP_ORDER
+            .iter()
+            .position(|step| *step == name)
+            .unwrap_or(crate::steps::STEP_ORDER.len())
+    };
+    names.sort_by_key(|name| position(name));
+    let _ = writeln!(
+        out,
+        "Cold build by step (from the build output's timings; a step missing from a run counts as 0):\n"
+    );
+    let _ = writeln!(
+        out,
+        "| step | median | min | max |\n| --- | --- | --- | --- |"
+    );
+    for name in names {
+        let samples: Vec<Duration> = builds
+            .iter()
+            .map(|build| {
+                build
+                    .steps
+                    .iter()
+                    .find(|(step, _)| step == name)
+                    .map_or(Duration::ZERO, |(_, duration)| *duration)
+            })
+            .collect();
+        if let Some(spread) = crate::stats::spread(&samples) {
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} | {} |",
+                format_duration(spread.median),
+                format_duration(spread.min),
+                format_duration(spread.max)
+            );
+        }
     }
     out.push('\n');
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 type Check = fn() -> Result<(), String>;
 
-const CHECKS: [(&str, Check); 11] = [
+const CHECKS: [(&str, Check); 12] = [
     ("spread", spread_of_samples),
     ("units", units),
     ("dates", dates),
@@ -29,6 +29,7 @@ const CHECKS: [(&str, Check); 11] = [
     ("reproducible target", reproducible_target),
     ("differing files", differing_file_lists),
     ("report", report_text),
+    ("steps", crate::steps::self_check),
 ];
 
 pub(crate) fn run() -> ExitCode {
@@ -178,6 +179,7 @@ fn build(wall: f64, layers: Vec<LayerResult>) -> BuildResult {
     BuildResult {
         wall: secs(wall),
         build_step: Some(secs(wall / 4.0)),
+        steps: vec![("install".to_string(), secs(wall / 2.0))],
         layers,
         files,
     }

@@ -15,7 +15,7 @@ use crate::PythonBuildpack;
 use crate::error_message::ErrorMessage;
 use crate::errors::BuildpackError;
 use crate::layers::runtime_key::{RuntimeKey, input_changes, version_change};
-use crate::layers::venv::{compile_bytecode_command, environment_sbom, venv_layer_env};
+use crate::layers::venv::{environment_sbom, venv_layer_env};
 use crate::package_manager::PackageManager;
 use crate::python_version::PythonVersion;
 use crate::tool_command;
@@ -243,13 +243,10 @@ fn compile_bytecode(
     python_version: PythonVersion,
     vars: &[(OsString, OsString)],
 ) -> Result<(), BuildpackError> {
-    tool_command::timed(&mut compile_bytecode_command(
-        &venv.python(),
-        &venv.dir,
-        python_version,
-        vars,
-    ))
-    .map_err(|error| BuildpackError::LockedDependencies(LockedDependenciesError::Compile(error)))?;
+    crate::layers::venv::compile_bytecode(&venv.python(), &venv.dir, python_version, vars)
+        .map_err(|error| {
+            BuildpackError::LockedDependencies(LockedDependenciesError::Compile(error))
+        })?;
     Ok(())
 }
 

@@ -5,8 +5,9 @@
 //! It is cache-only (not `build`, not `launch`): the app image carries no pip (apps that need it
 //! at run time list it in `requirements.txt`), and later buildpacks don't get a `pip` on PATH
 //! that would install into the wrong environment. Keyed by the runtime ([`RuntimeKey`]) and the
-//! pip version. pip is installed by the runtime's bundled pip wheel (from `ensurepip`), run in
-//! place.
+//! pip version. pip's pinned wheel is downloaded from the app's package index (see
+//! [`crate::package_index`]), checked against the SHA-256 pinned in `requirements/pip.txt` and
+//! unpacked into the layer's environment ([`crate::wheel`]): no pip runs to install pip.
 //!
 //! For other package managers: [`Pip::command`] gives a pip that installs into any interpreter
 //! (`--python <venv>/bin/python`) without being importable from it, so the target environment
@@ -15,9 +16,12 @@
 use crate::PythonBuildpack;
 use crate::errors::BuildpackError;
 use crate::layers::runtime_key::{RuntimeKey, cache_only_layer, version_change};
-use crate::packaging_tool_versions::PIP_VERSION;
+use crate::layers::venv::site_packages;
+use crate::package_index::{IndexError, IndexSettings};
+use crate::packaging_tool_versions::{PIP_VERSION, PIP_WHEEL_SHA256};
 use crate::python_version::PythonVersion;
 use crate::tool_command;
+use crate::wheel::{self, WheelError};
 use bullet_stream::global::print;
 use indoc::formatdoc;
 use libcnb::Env;
@@ -27,6 +31,11 @@ use libcnb::layer::{EmptyLayerCause, LayerState};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::path::PathBuf;
+
+/// pip's wheel (pure Python, for every platform), whose SHA-256 `requirements/pip.txt` pins.
+fn pip_wheel() -> String {
+    format!("pip-{PIP_VERSION}-py3-none-any.whl")
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,64 +112,42 @@ pub(crate) fn install_pip(
         },
     }
 
-    // The runtime's bundled pip wheel (from `ensurepip`, run in place as pip documents for
-    // `pip-*.whl/pip`) installs the pinned pip into the layer's environment: faster than
-    // installing the bundled pip first and upgrading it.
-    let vars = tool_install_env(context, env);
-    let bundled_pip = bundled_pip_wheel(&vars)?;
+    // pip's pinned wheel, fetched from the app's package index and unpacked into the layer's
+    // environment: running any pip to install it takes 4-10 s, unpacking it 0.1 s.
+    let vars = tool_env(context, env);
     tool_command::timed(
         tool_command::command("python3", &vars)
             .args(["-m", "venv", "--without-pip"])
             .arg(&pip.layer_dir),
     )
     .map_err(PackagingToolsError::CreateEnvironment)?;
-    tool_command::timed(
-        tool_command::command("python3", &vars)
-            .arg(bundled_pip.join("pip"))
-            .arg("--python")
-            .arg(pip.python())
-            .args(["install", "--quiet"])
-            .arg(format!("pip=={PIP_VERSION}")),
-    )
-    .map_err(PackagingToolsError::InstallPip)?;
+    let timer = print::sub_start_timer(format!("Downloading {}", pip_wheel()));
+    let wheel =
+        match IndexSettings::from_vars(&vars).fetch_file("pip", &pip_wheel(), PIP_WHEEL_SHA256) {
+            Ok(wheel) => {
+                timer.done();
+                wheel
+            }
+            Err(error) => {
+                timer.cancel("failed");
+                return Err(PackagingToolsError::Download(error).into());
+            }
+        };
+    let timer = print::sub_start_timer("Unpacking");
+    let site_packages = site_packages(&pip.layer_dir, python_version);
+    let environment = wheel::Environment {
+        root: &pip.layer_dir,
+        site_packages: &site_packages,
+    };
+    match wheel::install_wheel(wheel.path(), &pip_wheel(), &environment) {
+        Ok(()) => timer.done(),
+        Err(error) => {
+            timer.cancel("failed");
+            return Err(PackagingToolsError::Unpack(error).into());
+        }
+    }
     layer.write_metadata(metadata)?;
     Ok(pip)
-}
-
-/// The pip wheel the runtime bundles for `ensurepip` (`lib/python3.X/ensurepip/_bundled/`).
-fn bundled_pip_wheel(vars: &[(OsString, OsString)]) -> Result<PathBuf, PackagingToolsError> {
-    let output = tool_command::command("python3", vars)
-        .args([
-            "-I",
-            "-c",
-            "import ensurepip, os; print(os.path.dirname(ensurepip.__file__))",
-        ])
-        .output()
-        .map_err(|error| PackagingToolsError::NoBundledPip(error.to_string()))?;
-    if !output.status.success() {
-        return Err(PackagingToolsError::NoBundledPip(
-            String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        ));
-    }
-    let bundled = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()).join("_bundled");
-    let mut wheels: Vec<PathBuf> = std::fs::read_dir(&bundled)
-        .map_err(|error| {
-            PackagingToolsError::NoBundledPip(format!("{}: {error}", bundled.display()))
-        })?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.extension().is_some_and(|extension| extension == "whl")
-                && path
-                    .file_name()
-                    .and_then(|name| name.to_str())
-                    .is_some_and(|name| name.starts_with("pip-"))
-        })
-        .collect();
-    wheels.sort();
-    wheels.pop().ok_or_else(|| {
-        PackagingToolsError::NoBundledPip(format!("no pip-*.whl in {}", bundled.display()))
-    })
 }
 
 /// The environment for packaging-tool commands (see [`tool_command::tool_env`]).
@@ -188,27 +175,14 @@ pub(crate) fn tool_install_env(
 
 #[derive(Debug)]
 pub(crate) enum PackagingToolsError {
-    /// The runtime has no `ensurepip` pip wheel to bootstrap from.
-    NoBundledPip(String),
     CreateEnvironment(fun_run::CmdError),
-    InstallPip(fun_run::CmdError),
+    Download(IndexError),
+    Unpack(WheelError),
 }
 
 impl PackagingToolsError {
     pub(crate) fn message(&self) -> crate::error_message::ErrorMessage {
         match self {
-            Self::NoBundledPip(details) => crate::error_message::ErrorMessage::new(
-                "Unable to find the Python runtime's bundled pip",
-                formatdoc! {"
-                    The buildpack installs pip with the pip wheel every Python runtime bundles
-                    for `ensurepip` (in lib/python3.X/ensurepip/_bundled/), but found none:
-                    {details}
-
-                    The Python runtime is incomplete. If it comes from a custom inventory
-                    (BP_PYTHON_INVENTORY), use python-build-standalone's `install_only`
-                    archives, which include it.
-                "},
-            ),
             Self::CreateEnvironment(error) => crate::error_message::ErrorMessage::new(
                 "Unable to create an environment for pip",
                 formatdoc! {"
@@ -220,17 +194,18 @@ impl PackagingToolsError {
                     issue with this output.
                 ", error = crate::tool_command::failure_details(error)},
             ),
-            Self::InstallPip(error) => crate::error_message::ErrorMessage::new(
+            Self::Download(error) => crate::error_message::ErrorMessage::new(
                 format!("Unable to install pip {PIP_VERSION}"),
                 formatdoc! {"
-                    The buildpack could not download and install pip from the package index:
-                    {error}
+                    The buildpack could not download pip from the package index:
+                    {details}
 
                     If the build uses a private package index, check that PIP_INDEX_URL is
                     correct and that pip {PIP_VERSION} is available there. Otherwise this is
                     likely a temporary network problem: try the build again.
-                ", error = crate::tool_command::failure_details(error)},
+                ", details = error.details(&pip_wheel(), PIP_WHEEL_SHA256)},
             ),
+            Self::Unpack(error) => error.message(&format!("pip {PIP_VERSION}")),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! the same.
 //!
 //! **Bytecode**: the standard library is compiled once, when the layer is built, with
-//! `compileall --invalidation-mode unchecked-hash`. Exporting an image resets every file's mtime
+//! the equivalent of `compileall --invalidation-mode unchecked-hash`, on every core
+//! ([`crate::bytecode`]). Exporting an image resets every file's mtime
 //! (to 1980-01-01), which makes timestamp-validated `.pyc` files (as archives ship them, when they
 //! ship any) look stale at launch: every process would recompile what it imports and try to
 //! write `__pycache__` into the layer. Hash-based `.pyc` files hold no timestamps, so launch
@@ -15,7 +16,6 @@ use crate::errors::BuildpackError;
 use crate::inventory::Artifact;
 use crate::redact::redact_url;
 use crate::sbom;
-use crate::tool_command;
 use bullet_stream::global::print;
 use fun_run::CmdError;
 use indoc::formatdoc;
@@ -253,56 +253,28 @@ fn stdlib_dir(artifact: &Artifact, layer_dir: &Path) -> PathBuf {
 }
 
 /// Compiles every module of the standard library at `stdlib` to hash-based bytecode that is never
-/// checked against its source (see the module docs), replacing any `.pyc` the archive shipped.
-/// The runtime's `site-packages` and the standard library's own test suites (`test/`, `tests/`,
-/// `idle_test/` at any depth: never imported by apps, and they hold files that don't compile on
-/// purpose) are left out.
+/// checked against its source (see the module docs and [`crate::bytecode`]), replacing any
+/// `.pyc` the archive shipped. The runtime's `site-packages` and the standard library's own test
+/// suites (`test/`, `tests/`, `idle_test/` at any depth: never imported by apps, and they hold
+/// files that don't compile on purpose) are left out.
 ///
-/// The environment is cleared but for `PYTHONHASHSEED=0`: without a fixed seed, Python 3.10
-/// writes frozenset constants in a random order. One process (`-j 1`): bytecode depends on
-/// which files the same process compiled before (marshal's shared references), so the
-/// worker pool of `-j 0` can give a different `.pyc` from one run to the next. `-B` keeps the interpreter's own imports from
-/// writing timestamp-based `.pyc` files that could race with compileall's; `-s` leaves out the
-/// user's site-packages; the working directory is the standard library itself, so that `-m`
-/// puts nothing else on `sys.path`.
+/// The environment is cleared (but for the `PYTHONHASHSEED=0` every compile gets). `-B` keeps
+/// the interpreter's own imports from writing timestamp-based `.pyc` files that could race with
+/// the compiled ones; `-s` leaves out the user's site-packages; the working directory is the
+/// standard library itself, so that `-m` puts nothing else on `sys.path`.
 fn compile_stdlib(python: &Path, stdlib: &Path) -> Result<(), CmdError> {
-    let vars = [("PYTHONHASHSEED".into(), "0".into())];
-    tool_command::timed(
-        tool_command::command(python, &vars)
-            .current_dir(stdlib)
-            .args(["-s", "-B", "-m", "compileall", "-q", "-j", "1", "-f"])
-            .args(["--invalidation-mode", "unchecked-hash"])
-            .arg("-x")
-            .arg(excluded_from_compilation(stdlib))
-            .arg(stdlib),
-    )
-    .map(|_| ())
-}
-
-/// The Python regular expression (for `compileall -x`, searched in each file's full path) that
-/// matches the files under `stdlib` not to compile. Regex syntax in the path is neutralised with
-/// character classes (`python3[.]12`), which read more easily than backslashes.
-fn excluded_from_compilation(stdlib: &Path) -> String {
-    // Layer paths are ASCII in practice (`/layers/<buildpack id>/python`); a path that isn't
-    // UTF-8 gives a pattern that matches nothing, and a test file that doesn't compile then
-    // fails the build with compileall's message rather than passing silently.
-    let mut pattern = String::from("^");
-    for character in stdlib.to_string_lossy().chars() {
-        match character {
-            '\\' | '^' | '[' | ']' => {
-                pattern.push('\\');
-                pattern.push(character);
-            }
-            '.' | '$' | '*' | '+' | '?' | '{' | '}' | '|' | '(' | ')' => {
-                pattern.push('[');
-                pattern.push(character);
-                pattern.push(']');
-            }
-            _ => pattern.push(character),
-        }
-    }
-    pattern.push_str("/(site-packages|(.*/)?(test|tests|idle_test))/");
-    pattern
+    let interpreter = crate::bytecode::Interpreter {
+        python,
+        vars: &[],
+        options: &["-s", "-B"],
+        current_dir: Some(stdlib),
+    };
+    crate::bytecode::compile_tree(&interpreter, stdlib, |dir| {
+        dir == Path::new("site-packages")
+            || dir
+                .file_name()
+                .is_some_and(|name| name == "test" || name == "tests" || name == "idle_test")
+    })
 }
 
 #[derive(Debug)]
@@ -326,7 +298,7 @@ pub(crate) enum PythonLayerError {
     },
     /// Adjusting the runtime's build configuration failed.
     BuildConfig(build_config::BuildConfigError),
-    /// `compileall` failed on the standard library (or the runtime doesn't run at all).
+    /// Compiling the standard library (or the runtime doesn't run at all).
     Compile {
         url: String,
         version: String,
@@ -512,18 +484,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn compilation_leaves_out_site_packages_and_test_suites_of_this_stdlib_only() {
-        assert_eq!(
-            excluded_from_compilation(Path::new("/layers/heroku_python/python/lib/python3.12")),
-            "^/layers/heroku_python/python/lib/python3[.]12/(site-packages|(.*/)?(test|tests|idle_test))/"
-        );
-        assert_eq!(
-            excluded_from_compilation(Path::new("/w(1)+[x]^$/lib/python3.12")),
-            "^/w[(]1[)][+]\\[x\\]\\^[$]/lib/python3[.]12/(site-packages|(.*/)?(test|tests|idle_test))/"
-        );
-    }
-
     /// The real interpreter behind `python3` on PATH (pyenv's shim needs an env that
     /// `compile_stdlib` clears).
     fn real_python() -> PathBuf {
@@ -587,8 +547,12 @@ mod tests {
             .unwrap();
         assert!(status.success());
         assert_eq!(bytecode_flags(&stdlib), [("good".to_string(), 0)]);
+        // Optimised bytecode, as archives ship it for every module: nothing would use it.
+        let optimised = stdlib.join("__pycache__/good.cpython-399.opt-1.pyc");
+        fs::write(&optimised, [0; 16]).unwrap();
 
         compile_stdlib(&python, &stdlib).unwrap();
+        assert!(!optimised.exists());
         assert_eq!(
             bytecode_flags(&stdlib),
             [
@@ -610,7 +574,7 @@ mod tests {
             "Unable to compile the Python runtime's standard library"
         );
         assert!(
-            message.body.contains("-m compileall")
+            message.body.contains("-c <compile_files.py>")
                 && message.body.contains("failed (exit status: 1)"),
             "{}",
             message.body

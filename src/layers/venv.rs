@@ -12,8 +12,9 @@
 //!   only new packages are downloaded and the result never keeps what the app no longer asks for.
 //! - Before touching a restored layer, its metadata is rewritten with no inputs, so a build that
 //!   fails midway leaves a layer the next build updates again rather than trusts.
-//! - **Bytecode**: installers run without compiling; then `compileall --invalidation-mode
-//!   unchecked-hash` compiles `site-packages`, so `.pyc` files hold no timestamps and two builds
+//! - **Bytecode**: installers run without compiling; then `site-packages` is compiled as
+//!   `compileall --invalidation-mode unchecked-hash` would, on every core
+//!   ([`crate::bytecode`]), so `.pyc` files hold no timestamps and two builds
 //!   of the same inputs give identical layers.
 //! - **Installer**: pip, or uv's pip interface with `BP_PYTHON_INSTALLER=uv`; what differs
 //!   between them (commands, env, download cache, failure analysis) is in `installer.rs`, and
@@ -269,13 +270,8 @@ fn run_install(
         )?;
     }
 
-    tool_command::timed(&mut compile_bytecode_command(
-        &python,
-        venv_dir,
-        python_version,
-        &vars,
-    ))
-    .map_err(|error| DependenciesError::Environment(EnvironmentError::Compile(error)))?;
+    compile_bytecode(&python, venv_dir, python_version, &vars)
+        .map_err(|error| DependenciesError::Environment(EnvironmentError::Compile(error)))?;
     Ok(())
 }
 
@@ -306,27 +302,24 @@ pub(crate) fn site_packages(venv_dir: &Path, python_version: PythonVersion) -> P
 }
 
 /// Compiles the environment's packages with hashes rather than timestamps in the `.pyc` files,
-/// so two builds of the same inputs give identical layers.
-///
-/// `-f`: compileall would otherwise keep a timestamp-based `.pyc` that an installer wrote (it
-/// takes one matching the source's mtime as up to date), and it recompiles hash-based ones
-/// anyway. `PYTHONHASHSEED=0`: with a random seed, Python 3.10 writes frozenset constants
-/// (`x in {"a", "b"}`) in a different order every run. `-j 1`: bytecode depends on which files
-/// the same process compiled before (marshal's shared references), so a worker pool can give a
-/// different `.pyc` from one run to the next.
-pub(crate) fn compile_bytecode_command(
+/// so two builds of the same inputs give identical layers, on every core ([`crate::bytecode`]).
+pub(crate) fn compile_bytecode(
     python: &Path,
     venv_dir: &Path,
     python_version: PythonVersion,
     vars: &[(OsString, OsString)],
-) -> std::process::Command {
-    let mut command = tool_command::command(python, vars);
-    command
-        .env("PYTHONHASHSEED", "0")
-        .args(["-m", "compileall", "-q", "-j", "1", "-f"])
-        .args(["--invalidation-mode", "unchecked-hash"])
-        .arg(site_packages(venv_dir, python_version));
-    command
+) -> Result<(), fun_run::CmdError> {
+    let interpreter = crate::bytecode::Interpreter {
+        python,
+        vars,
+        options: &[],
+        current_dir: None,
+    };
+    crate::bytecode::compile_tree(
+        &interpreter,
+        &site_packages(venv_dir, python_version),
+        |_| false,
+    )
 }
 
 /// Uninstalls what the updated requirements no longer need (see `unrequired_packages.py`).
