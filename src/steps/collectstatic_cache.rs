@@ -33,7 +33,7 @@ use libcnb::data::layer_name;
 use libcnb::layer::{CachedLayerDefinition, InvalidMetadataAction, LayerRef, RestoredLayerAction};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
@@ -43,7 +43,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// Bump when what the layer holds or how the key is computed changes.
-const FORMAT_VERSION: &str = "2";
+const FORMAT_VERSION: &str = "3";
 
 /// Env vars that say nothing about the app: set per build by the lifecycle or the shell.
 const IGNORED_ENV_VARS: [&str; 5] = ["HOSTNAME", "OLDPWD", "PWD", "SHLVL", "_"];
@@ -66,7 +66,8 @@ pub(crate) struct CollectstaticMetadata {
     packages: String,
     /// SHA-256 over [`InputDetails::app_files`].
     app_files: String,
-    /// SHA-256 over [`InputDetails::env`].
+    /// One salted SHA-256 over the names and values of every variable in
+    /// [`InputDetails::env`] ([`env_key`]).
     env: String,
 }
 
@@ -78,8 +79,11 @@ pub(crate) struct InputDetails {
     app_files: BTreeMap<String, String>,
     /// Normalised distribution name → version and SHA-256 of its `RECORD`.
     packages: BTreeMap<String, String>,
-    /// Env var name → salted SHA-256 of its value ([`env_digests`]).
-    env: BTreeMap<String, String>,
+    /// The names of the env vars behind [`CollectstaticMetadata::env`]. Only names: a digest
+    /// per value, salt or not, would let anyone holding the cache check a guessed value of one
+    /// variable (the salt is in the cache too); one digest over all of them can't be checked
+    /// without every other value.
+    env: BTreeSet<String>,
 }
 
 /// `<layer>/result.json`.
@@ -89,7 +93,7 @@ struct StoredResult {
     /// Paths (relative to the app dir) the commands removed.
     removed: Vec<String>,
     inputs: InputDetails,
-    /// The random salt of the env digests (hex), kept for the next build's comparison.
+    /// The random salt of the env digest (hex), kept for the next build's comparison.
     salt: String,
 }
 
@@ -198,10 +202,11 @@ impl Inputs {
             Ok(result) if !result.salt.is_empty() => result.salt,
             _ => new_salt()?,
         };
+        let (env_names, env_digest) = env_key(env, &salt);
         let details = InputDetails {
             app_files: app_files.entries(),
             packages: probe.packages,
-            env: env_digests(env, &salt),
+            env: env_names,
         };
         let metadata = CollectstaticMetadata {
             format_version: FORMAT_VERSION.to_string(),
@@ -214,7 +219,7 @@ impl Inputs {
             django_version: django_version.to_string(),
             packages: digest_map(&details.packages),
             app_files: digest_map(&details.app_files),
-            env: digest_map(&details.env),
+            env: env_digest,
         };
         Ok(Self {
             metadata,
@@ -270,11 +275,21 @@ impl Inputs {
             ));
         }
         if *env != cached.env {
-            changes.push(named(
-                "The build environment changed",
-                &self.details.env,
-                cached_details.map(|details| &details.env),
-            ));
+            let names = |set: &BTreeSet<String>| -> BTreeMap<String, String> {
+                set.iter()
+                    .map(|name| (name.clone(), String::new()))
+                    .collect()
+            };
+            let added_or_removed = cached_details
+                .map(|details| input_changes(&names(&self.details.env), &names(&details.env)));
+            changes.push(match added_or_removed {
+                Some(changed) if !changed.is_empty() => {
+                    format!("The build environment changed ({})", list(&changed))
+                }
+                // Which value changed isn't recorded (see `InputDetails::env`).
+                Some(_) => "The build environment changed (the value of a variable)".to_string(),
+                None => "The build environment changed".to_string(),
+            });
         }
         changes
     }
@@ -350,22 +365,28 @@ fn new_salt() -> Result<String, CacheError> {
     }))
 }
 
-/// Name → salted SHA-256 of the name and value, for every var Django could read. With the salt
-/// random and per cache, no digest can be compared with one of a guessed value computed
-/// elsewhere, nor with the digests of another app's cache.
-fn env_digests(env: &Env, salt: &str) -> BTreeMap<String, String> {
-    env.iter()
+/// The names of every var Django could read, and one salted SHA-256 over all their names and
+/// values. One digest for them all, so that no single value can be checked against it; the salt,
+/// random and per cache, so that no digest can be compared with one computed elsewhere.
+fn env_key(env: &Env, salt: &str) -> (BTreeSet<String>, String) {
+    let vars: BTreeMap<String, &std::ffi::OsStr> = env
+        .iter()
         .map(|(name, value)| (name.to_string_lossy().into_owned(), value))
         .filter(|(name, _)| !name.starts_with("CNB_") && !IGNORED_ENV_VARS.contains(&name.as_str()))
-        .map(|(name, value)| {
-            let mut hasher = Sha256::new();
-            for part in [salt.as_bytes(), name.as_bytes(), value.as_encoded_bytes()] {
-                hasher.update((part.len() as u64).to_le_bytes());
-                hasher.update(part);
-            }
-            (name, format!("{:x}", hasher.finalize()))
-        })
-        .collect()
+        .map(|(name, value)| (name, value.as_os_str()))
+        .collect();
+    let mut hasher = Sha256::new();
+    hasher.update(salt.as_bytes());
+    for (name, value) in &vars {
+        for part in [name.as_bytes(), value.as_encoded_bytes()] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+    }
+    (
+        vars.into_keys().collect(),
+        format!("{:x}", hasher.finalize()),
+    )
 }
 
 fn digest_map(map: &BTreeMap<String, String>) -> String {
@@ -783,6 +804,10 @@ mod tests {
             .collect()
     }
 
+    fn names(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|name| (*name).to_string()).collect()
+    }
+
     #[test]
     fn unchanged_inputs_give_no_reason() {
         let inputs = Inputs {
@@ -799,7 +824,7 @@ mod tests {
         let cached_details = InputDetails {
             app_files: details(&[("manage.py", "file 644 1"), ("static/a.css", "file 644 2")]),
             packages: details(&[("django", "5.2.19 x")]),
-            env: details(&[("SECRET", "s1"), ("OLD", "o")]),
+            env: names(&["SECRET", "OLD"]),
         };
         let mut new = metadata();
         new.runtime.python_version = "3.13.0".to_string();
@@ -816,7 +841,7 @@ mod tests {
                     ("static/b.css", "file 644 4"),
                 ]),
                 packages: details(&[("django", "5.2.20 y"), ("six", "1.16.0 z")]),
-                env: details(&[("SECRET", "s2")]),
+                env: names(&["SECRET", "NEW"]),
             },
             salt: "s".to_string(),
         };
@@ -827,7 +852,7 @@ mod tests {
                 "The Django version changed from 5.2.19 to 5.2.20",
                 "The installed packages changed (django changed, six was added)",
                 "The app's files changed (static/a.css changed, static/b.css was added)",
-                "The build environment changed (SECRET changed, OLD was removed)",
+                "The build environment changed (NEW was added, OLD was removed)",
             ]
         );
         // Without the cached layer's details, only what changed.
@@ -885,7 +910,7 @@ mod tests {
         assert_eq!(
             toml::to_string(&metadata()).unwrap(),
             indoc::indoc! {r#"
-                format_version = "2"
+                format_version = "3"
                 django_version = "5.2.19"
                 packages = "p"
                 app_files = "a"
@@ -901,20 +926,34 @@ mod tests {
     }
 
     #[test]
-    fn env_digests_are_salted_and_skip_per_build_vars() {
+    fn the_env_is_one_salted_digest_and_its_names() {
         let mut env = Env::new();
         env.insert("SECRET_KEY", "hunter2");
+        env.insert("DATABASE_URL", "postgres://app:pw@db/app");
         env.insert("CNB_LAYERS_DIR", "/layers/x");
         env.insert("HOSTNAME", "abc123");
-        let digests = env_digests(&env, "salt1");
-        assert_eq!(digests.keys().collect::<Vec<_>>(), ["SECRET_KEY"]);
-        // Not the plain SHA-256 of the value, and another salt gives another digest.
+        let (names, digest) = env_key(&env, "salt1");
+        assert_eq!(
+            names,
+            super::BTreeSet::from(["DATABASE_URL".to_string(), "SECRET_KEY".to_string()])
+        );
+        // Nothing stored depends on one value alone: another value of one variable changes the
+        // one digest, and the names stay the same.
+        let mut other = env.clone();
+        other.insert("SECRET_KEY", "hunter3");
+        let (other_names, other_digest) = env_key(&other, "salt1");
+        assert_eq!(other_names, names);
+        assert_ne!(other_digest, digest);
+        // Per-build vars are left out; another salt gives another digest.
+        other.insert("SECRET_KEY", "hunter2");
+        other.insert("HOSTNAME", "def456");
+        assert_eq!(env_key(&other, "salt1").1, digest);
+        assert_ne!(env_key(&env, "salt2").1, digest);
+        // Not the plain SHA-256 of any value.
         assert_ne!(
-            digests["SECRET_KEY"],
+            digest,
             "f52fbd32b2b3b86ff88ef6c490628285f482af15ddcb29541f94bcf526a3f6c7"
         );
-        assert_ne!(digests, env_digests(&env, "salt2"));
-        assert_eq!(digests, env_digests(&env, "salt1"));
         let salt = new_salt().unwrap();
         assert_eq!(salt.len(), 64);
         assert_ne!(salt, new_salt().unwrap());
