@@ -9,20 +9,17 @@
 //! Cache key: `pyproject.toml`'s SHA-256, and, for a project that is installed, its files as for
 //! a local project in `requirements.txt` (pip copies them into the environment).
 
+use crate::app_file::{self, AppFileError};
 use crate::error_message::ErrorMessage;
+use crate::requirements_files;
 use indoc::formatdoc;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use toml::Spanned;
 
 pub(crate) const FILE: &str = "pyproject.toml";
-
-/// Far larger than any real `pyproject.toml`; guards against reading a huge file.
-const MAX_SIZE: u64 = 8 * 1024 * 1024;
 
 /// What to install from a lockless `pyproject.toml`.
 #[derive(Debug, PartialEq, Eq)]
@@ -64,7 +61,8 @@ struct Poetry {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum PyprojectError {
     Read(String),
-    TooLarge,
+    /// `pyproject.toml` is a pipe or device, too large, or unreadable ([`crate::app_file`]).
+    File(AppFileError),
     NotUtf8 {
         line: usize,
     },
@@ -90,7 +88,9 @@ pub(crate) enum PyprojectError {
 
 /// Reads the app's `pyproject.toml` (which must exist) for a lockless install.
 pub(crate) fn read(app_dir: &Path) -> Result<ProjectInputs, PyprojectError> {
-    let bytes = read_capped(&app_dir.join(FILE))?;
+    let bytes = app_file::read(&app_dir.join(FILE), FILE)
+        .map_err(PyprojectError::File)?
+        .ok_or_else(|| PyprojectError::Read("it is missing".to_string()))?;
     let text = String::from_utf8(bytes).map_err(|error| {
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         PyprojectError::NotUtf8 {
@@ -104,21 +104,11 @@ pub(crate) fn read(app_dir: &Path) -> Result<ProjectInputs, PyprojectError> {
     if inputs.build_system {
         inputs.digests.insert(
             ". (local project)".to_string(),
-            project_digest(app_dir).map_err(|error| PyprojectError::Read(error.to_string()))?,
+            requirements_files::project_digest(app_dir)
+                .map_err(|error| PyprojectError::Read(error.to_string()))?,
         );
     }
     Ok(inputs)
-}
-
-fn read_capped(path: &Path) -> Result<Vec<u8>, PyprojectError> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|file| file.take(MAX_SIZE + 1).read_to_end(&mut bytes))
-        .map_err(|error| PyprojectError::Read(error.to_string()))?;
-    if bytes.len() as u64 > MAX_SIZE {
-        return Err(PyprojectError::TooLarge);
-    }
-    Ok(bytes)
 }
 
 fn parse(text: &str) -> Result<ProjectInputs, PyprojectError> {
@@ -201,43 +191,6 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     )
 }
 
-/// A SHA-256 over every regular file of the project (path and contents), except `.git` and
-/// bytecode: `pip install .` copies the project into the environment, so any change of its
-/// files must update it.
-fn project_digest(app_dir: &Path) -> io::Result<String> {
-    let mut files = Vec::new();
-    list_files(app_dir, &mut files)?;
-    files.sort();
-    let mut hasher = Sha256::new();
-    for file in files {
-        let relative = file.strip_prefix(app_dir).unwrap_or(&file).to_path_buf();
-        let bytes = std::fs::read(&file)?;
-        for part in [relative.as_os_str().as_encoded_bytes(), &bytes] {
-            hasher.update((part.len() as u64).to_le_bytes());
-            hasher.update(part);
-        }
-    }
-    Ok(format!("{:x}", hasher.finalize()))
-}
-
-fn list_files(dir: &Path, files: &mut Vec<PathBuf>) -> io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name == ".git" || name == "__pycache__" || name.ends_with(".pyc") {
-            continue;
-        }
-        let file_type = entry.file_type()?;
-        if file_type.is_dir() {
-            list_files(&entry.path(), files)?;
-        } else if file_type.is_file() {
-            files.push(entry.path());
-        }
-    }
-    Ok(())
-}
-
 impl PyprojectError {
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
@@ -250,15 +203,7 @@ impl PyprojectError {
                     Check the file's permissions, then build again.
                 "},
             ),
-            Self::TooLarge => ErrorMessage::new(
-                "pyproject.toml is too large",
-                formatdoc! {"
-                    The app's pyproject.toml is larger than 8 MiB, far larger than any real
-                    project file, so the buildpack doesn't read it.
-
-                    Check that pyproject.toml is the file you mean to commit.
-                "},
-            ),
+            Self::File(error) => error.message(),
             Self::NotUtf8 { line } => ErrorMessage::new(
                 "pyproject.toml is not valid UTF-8",
                 formatdoc! {"

@@ -181,21 +181,11 @@ impl State<'_> {
                 list_project_files(&path, &mut files)
                     .map_err(|error| RequirementsFileError::Read(relative.clone(), error))?;
             }
-            files.sort();
-            let mut hasher = Sha256::new();
-            for file in files {
-                let file_relative = file.strip_prefix(&path).unwrap_or(&file).to_path_buf();
-                let bytes = fs::read(&file)
-                    .map_err(|error| RequirementsFileError::Read(self.relative(&file), error))?;
-                for part in [file_relative.as_os_str().as_encoded_bytes(), &bytes] {
-                    hasher.update((part.len() as u64).to_le_bytes());
-                    hasher.update(part);
-                }
-            }
-            self.digests.insert(
-                format!("{} (local project)", relative.display()),
-                format!("{:x}", hasher.finalize()),
-            );
+            let digest = digest_files(&path, files).map_err(|(file, error)| {
+                RequirementsFileError::Read(self.relative(&file), error)
+            })?;
+            self.digests
+                .insert(format!("{} (local project)", relative.display()), digest);
         }
         // A missing local path is left to pip, which reports it with its own message.
         Ok(())
@@ -204,6 +194,29 @@ impl State<'_> {
 
 fn sha256(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
+}
+
+/// A SHA-256 over every regular file of the project in `dir` (path and contents), except `.git`
+/// and bytecode: what pip copies into the environment when it installs the project.
+pub(crate) fn project_digest(dir: &Path) -> io::Result<String> {
+    let mut files = Vec::new();
+    list_project_files(dir, &mut files)?;
+    digest_files(dir, files).map_err(|(_, error)| error)
+}
+
+/// A SHA-256 over `files` (paths relative to `root`, and contents), in sorted order.
+fn digest_files(root: &Path, mut files: Vec<PathBuf>) -> Result<String, (PathBuf, io::Error)> {
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in files {
+        let relative = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
+        let bytes = fs::read(&file).map_err(|error| (file.clone(), error))?;
+        for part in [relative.as_os_str().as_encoded_bytes(), &bytes] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+    }
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
 fn list_project_files(dir: &Path, files: &mut Vec<PathBuf>) -> io::Result<()> {

@@ -275,16 +275,19 @@ impl Inputs {
             ));
         }
         if *env != cached.env {
-            let names = |set: &BTreeSet<String>| -> BTreeMap<String, String> {
+            let as_map = |set: &BTreeSet<String>| -> BTreeMap<String, String> {
                 set.iter()
                     .map(|name| (name.clone(), String::new()))
                     .collect()
             };
             let added_or_removed = cached_details
-                .map(|details| input_changes(&names(&self.details.env), &names(&details.env)));
+                .map(|details| input_changes(&as_map(&self.details.env), &as_map(&details.env)));
             changes.push(match added_or_removed {
-                Some(changed) if !changed.is_empty() => {
-                    format!("The build environment changed ({})", list(&changed))
+                Some(added_or_removed) if !added_or_removed.is_empty() => {
+                    format!(
+                        "The build environment changed ({})",
+                        list(&added_or_removed)
+                    )
                 }
                 // Which value changed isn't recorded (see `InputDetails::env`).
                 Some(_) => "The build environment changed (the value of a variable)".to_string(),
