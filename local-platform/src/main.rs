@@ -57,14 +57,19 @@ sbom     Writes the last built image's launch SBOMs to --output-dir (default: th
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `-h` / `--help` anywhere before a `--` (after it, the words are the launched command's).
+    let wants_help = args
+        .iter()
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg == "-h" || arg == "--help");
+    if wants_help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let result = match args.first().map(String::as_str) {
         Some("build") => build(&args[1..]),
         Some("launch") => launch(&args[1..]),
         Some("sbom") => sbom(&args[1..]),
-        Some("-h" | "--help") => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
         _ => Err(format!("Expected a subcommand.\n\n{USAGE}")),
     };
     result.unwrap_or_else(|message| {

@@ -176,3 +176,23 @@ fn bad_arguments_are_explained() {
     assert!(!success);
     assert_contains!(stderr, "local-platform: Expected a subcommand.");
 }
+
+#[test]
+fn help_is_printed_for_the_command_and_each_subcommand() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["build", "--help"],
+        &["launch", "-h"],
+        &["sbom", "--work-dir", "x", "--help"],
+    ] {
+        let (success, stdout, stderr) = cli(args);
+        assert!(success, "{args:?}: {stderr}");
+        assert_contains!(stdout, "Usage:\n  local-platform build <app-dir>");
+        assert_contains!(stdout, "launch   Runs the last built image");
+    }
+    // After `--`, `--help` belongs to the launched command.
+    let (success, _, stderr) = cli(&["launch", "--work-dir", "/nonexistent", "--", "--help"]);
+    assert!(!success);
+    assert!(!stderr.contains("Usage:"), "{stderr}");
+}
