@@ -204,21 +204,7 @@ impl Installer<'_> {
         if args.is_empty() {
             return None;
         }
-        let mut command = match self {
-            Self::Pip(pip) => {
-                let mut command = pip.command(vars);
-                command
-                    .arg("--python")
-                    .arg(python)
-                    .args(["install", "--no-compile"]);
-                command
-            }
-            Self::Uv { .. } => {
-                let mut command = crate::tool_command::command("uv", vars);
-                command.args(["pip", "install", "--python"]).arg(python);
-                command
-            }
-        };
+        let mut command = self.subcommand(vars, python, "install", &["--no-compile"]);
         command.args(args);
         Some(command)
     }
@@ -230,23 +216,36 @@ impl Installer<'_> {
         python: &Path,
         packages: &[String],
     ) -> std::process::Command {
-        let mut command = match self {
+        let mut command = self.subcommand(vars, python, "uninstall", &["--yes"]);
+        command.args(packages);
+        command
+    }
+
+    /// `pip --python <python> <subcommand> <pip_options>`, or `uv pip <subcommand> --python
+    /// <python>` (uv needs none of those pip options: it never compiles, never asks).
+    fn subcommand(
+        &self,
+        vars: &[(OsString, OsString)],
+        python: &Path,
+        subcommand: &str,
+        pip_options: &[&str],
+    ) -> std::process::Command {
+        match self {
             Self::Pip(pip) => {
                 let mut command = pip.command(vars);
                 command
                     .arg("--python")
                     .arg(python)
-                    .args(["uninstall", "--yes"]);
+                    .arg(subcommand)
+                    .args(pip_options);
                 command
             }
             Self::Uv { .. } => {
                 let mut command = crate::tool_command::command("uv", vars);
-                command.args(["pip", "uninstall", "--python"]).arg(python);
+                command.args(["pip", subcommand, "--python"]).arg(python);
                 command
             }
-        };
-        command.args(packages);
-        command
+        }
     }
 
     /// The error for a failed install command, from its (already streamed) output.
