@@ -322,24 +322,12 @@ fn python_inventory_credentials_are_never_shown_nor_stored() {
     let name = archive_name(&version);
     let archive = std::fs::read(test_runtimes_dir().join(&name)).unwrap();
     let archive_url = runtime_server_url(&format!("/{name}"));
-    let entry_url = with_credentials(&archive_url, "entry-user:entry-s3cret", "token=entry-t0ken");
-    let base = serve_crafted(vec![(
-        "inventory.toml".to_string(),
-        inventory(&version, &entry_url, &sha256_hex(&archive)),
-    )]);
-    let inventory_url = with_credentials(
-        &format!("{base}inventory.toml"),
-        "inv-user:inv-s3cret",
-        "token=inv-t0ken",
-    );
+    let (inventory_url, shown) =
+        credentialed_inventory(&version, &archive_url, &sha256_hex(&archive));
     let mut config = default_build_config(FIXTURE);
     config.env("BP_PYTHON_INVENTORY", &inventory_url);
     TestRunner::default().build(&config, |context| {
         let output = build_output(&context);
-        let shown = format!(
-            "{}?****",
-            archive_url.replacen("http://", "http://****@", 1)
-        );
         assert!(
             output.contains(&format!("  - Downloading {shown} ...")),
             "{output}"
@@ -366,29 +354,36 @@ fn python_inventory_credentials_are_never_shown_nor_stored() {
     });
 }
 
-/// A download error names the URL without its credentials.
-#[test]
-fn python_download_errors_show_no_credentials() {
-    let version = python_3_12();
-    let missing_url = runtime_server_url("/no-such-runtime.tar.gz");
-    let entry_url = with_credentials(&missing_url, "entry-user:entry-s3cret", "token=entry-t0ken");
+/// An inventory served with credentials in its own URL and in its entry's `url` (pointing at
+/// `archive_url`): the inventory URL to build with, and the archive URL as the build shows it.
+fn credentialed_inventory(version: &str, archive_url: &str, sha256: &str) -> (String, String) {
+    let entry_url = with_credentials(archive_url, "entry-user:entry-s3cret", "token=entry-t0ken");
     let base = serve_crafted(vec![(
         "inventory.toml".to_string(),
-        inventory(&version, &entry_url, &"0".repeat(64)),
+        inventory(version, &entry_url, sha256),
     )]);
     let inventory_url = with_credentials(
         &format!("{base}inventory.toml"),
         "inv-user:inv-s3cret",
         "token=inv-t0ken",
     );
+    let shown = format!(
+        "{}?****",
+        archive_url.replacen("http://", "http://****@", 1)
+    );
+    (inventory_url, shown)
+}
+
+/// A download error names the URL without its credentials.
+#[test]
+fn python_download_errors_show_no_credentials() {
+    let version = python_3_12();
+    let missing_url = runtime_server_url("/no-such-runtime.tar.gz");
+    let (inventory_url, shown) = credentialed_inventory(&version, &missing_url, &"0".repeat(64));
     let mut config = failing_build_config(FIXTURE);
     config.env("BP_PYTHON_INVENTORY", &inventory_url);
     TestRunner::default().build(&config, |context| {
         let output = build_output(&context);
-        let shown = format!(
-            "{}?****",
-            missing_url.replacen("http://", "http://****@", 1)
-        );
         let expected = formatdoc! {"
             ! The server answered 404 Not Found for {shown}: the file isn't there.
         "};
