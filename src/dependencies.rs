@@ -90,13 +90,13 @@ pub(crate) fn install_dependencies(
         other => other.package_manager().name(),
     };
     print::h2(format!("Installing dependencies with {name}"));
-    let pip = layers::pip::install_pip(context, env, python_version)?;
     match plan {
         DependencyPlan::Pip {
             target,
             installer,
             pyproject_ignored,
         } => {
+            let pip = layers::pip::install_pip(context, env, python_version)?;
             match target {
                 Target::Requirements(_) if *pyproject_ignored => print::bullet(
                     "Installing requirements.txt: the app also has a pyproject.toml, whose \
@@ -117,21 +117,24 @@ pub(crate) fn install_dependencies(
             let installer = match installer {
                 InstallerKind::Pip => Installer::Pip(&pip),
                 InstallerKind::Uv => Installer::Uv {
-                    uv: layers::uv::install_uv(context, env, python_version, &pip)?,
+                    uv: layers::uv::install_uv(context, env, python_version)?,
                     pip: &pip,
                 },
             };
             layers::venv::install_dependencies(context, env, python_version, target, &installer)
         }
         DependencyPlan::Uv => {
-            let uv = layers::uv::install_uv(context, env, python_version, &pip)?;
+            // No pip: uv is unpacked from its wheel, and installs the app's packages itself.
+            let uv = layers::uv::install_uv(context, env, python_version)?;
             layers::uv::install_dependencies(context, env, python_version, &uv)
         }
         DependencyPlan::Poetry => {
+            let pip = layers::pip::install_pip(context, env, python_version)?;
             let poetry = layers::poetry::install_poetry(context, env, python_version, &pip)?;
             layers::poetry::install_dependencies(context, env, python_version, &poetry, &pip)
         }
         DependencyPlan::Pipenv => {
+            let pip = layers::pip::install_pip(context, env, python_version)?;
             let pipenv = layers::pipenv::install_pipenv(context, env, python_version, &pip)?;
             layers::pipenv::install_dependencies(context, env, python_version, &pipenv)
         }

@@ -22,6 +22,23 @@ pub(crate) const PIP_WHEEL_SHA256: &str = pinned_sha256(include_str!("../require
 /// The uv version, from `requirements/uv.txt`.
 pub(crate) const UV_VERSION: &str = pinned_version(include_str!("../requirements/uv.txt"));
 
+/// uv's wheel for each CNB target architecture: the wheel's platform tag (its file name is
+/// `uv-<version>-py3-none-<tag>.whl`) and its SHA-256, the `--hash` options of
+/// `requirements/uv.txt` in the order that file's comment gives. A uv update that changes the
+/// tags fails the uv integration tests (the wheel is not on the index under the old name).
+pub(crate) const UV_WHEELS: [(&str, &str, &str); 2] = [
+    (
+        "amd64",
+        "manylinux_2_17_x86_64.manylinux2014_x86_64",
+        nth_pinned_sha256(include_str!("../requirements/uv.txt"), 0),
+    ),
+    (
+        "arm64",
+        "manylinux_2_17_aarch64.manylinux2014_aarch64.musllinux_1_1_aarch64",
+        nth_pinned_sha256(include_str!("../requirements/uv.txt"), 1),
+    ),
+];
+
 /// The Poetry version, from `requirements/poetry.txt`.
 pub(crate) const POETRY_VERSION: &str = pinned_version(include_str!("../requirements/poetry.txt"));
 
@@ -42,7 +59,13 @@ const fn pinned_version(contents: &'static str) -> &'static str {
 /// The `X` of the first `--hash=sha256:X` option of the first `name==version` line, checked to
 /// be 64 lowercase hex digits. Evaluated at compile time, like [`pinned_version`].
 const fn pinned_sha256(contents: &'static str) -> &'static str {
-    let digest = first_word_after(contents, b"--hash=sha256:");
+    nth_pinned_sha256(contents, 0)
+}
+
+/// The `X` of the `n`th (from 0) `--hash=sha256:X` option of the first `name==version` line,
+/// checked like [`pinned_sha256`].
+const fn nth_pinned_sha256(contents: &'static str, n: usize) -> &'static str {
+    let digest = nth_word_after(contents, b"--hash=sha256:", n);
     let bytes = digest.as_bytes();
     assert!(bytes.len() == 64, "a pinned SHA-256 is not 64 characters");
     let mut index = 0;
@@ -59,7 +82,13 @@ const fn pinned_sha256(contents: &'static str) -> &'static str {
 /// The text after `marker` up to the next space or the end of the line, on the first line of
 /// `contents` that is neither blank nor a comment.
 const fn first_word_after(contents: &'static str, marker: &[u8]) -> &'static str {
+    nth_word_after(contents, marker, 0)
+}
+
+/// [`first_word_after`] for the `n`th (from 0) `marker` on that line.
+const fn nth_word_after(contents: &'static str, marker: &[u8], n: usize) -> &'static str {
     let bytes = contents.as_bytes();
+    let mut skip = n;
     let mut line_start = 0;
     while line_start < bytes.len() {
         let mut line_end = line_start;
@@ -73,7 +102,9 @@ const fn first_word_after(contents: &'static str, marker: &[u8]) -> &'static str
                 while matched < marker.len() && bytes[index + matched] == marker[matched] {
                     matched += 1;
                 }
-                if matched == marker.len() {
+                if matched == marker.len() && skip > 0 {
+                    skip -= 1;
+                } else if matched == marker.len() {
                     let mut start = index + marker.len();
                     while start < line_end && bytes[start] == b' ' {
                         start += 1;
@@ -91,7 +122,7 @@ const fn first_word_after(contents: &'static str, marker: &[u8]) -> &'static str
                 }
                 index += 1;
             }
-            panic!("the first requirements/*.txt line lacks a `==` pin or `--hash`");
+            panic!("the first requirements/*.txt line lacks a `==` pin or the `--hash` asked for");
         }
         line_start = line_end + 1;
     }
@@ -131,5 +162,32 @@ mod tests {
             "f3b60b20ffaadd4415ed7957212a38ac63fa4c5fa375bd0f4a797777940fad13"
         );
         assert_eq!(PIP_WHEEL_SHA256.len(), 64);
+        let two = "uv==1.0 --hash=sha256:aaaa --hash=sha256:bbbb\n";
+        assert_eq!(nth_word_after(two, b"--hash=sha256:", 0), "aaaa");
+        assert_eq!(nth_word_after(two, b"--hash=sha256:", 1), "bbbb");
+    }
+
+    #[test]
+    fn each_uv_wheel_has_its_own_pinned_hash() {
+        let [
+            (amd64, amd64_tag, amd64_hash),
+            (arm64, arm64_tag, arm64_hash),
+        ] = UV_WHEELS;
+        assert_eq!((amd64, arm64), ("amd64", "arm64"));
+        assert!(amd64_tag.contains("x86_64") && arm64_tag.contains("aarch64"));
+        assert_ne!(amd64_hash, arm64_hash);
+        // The file's comment names the wheels in the order of the hashes.
+        let comment = include_str!("../requirements/uv.txt");
+        for (tag, order) in [(amd64_tag, 0), (arm64_tag, 1)] {
+            let line = comment
+                .lines()
+                .filter(|line| line.starts_with("#   "))
+                .nth(order)
+                .unwrap();
+            assert!(
+                line.ends_with(&format!("uv-{UV_VERSION}-py3-none-{tag}.whl")),
+                "{line}"
+            );
+        }
     }
 }

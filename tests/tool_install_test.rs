@@ -47,20 +47,76 @@ fn assert_tool_install_fails(fixture: &str, tool: &str, version: &str, error_end
     });
 }
 
+/// uv's wheel is looked up on the index's page for uv: an index without one fails the build, and
+/// a uv app installs no pip first.
 #[test]
 fn uv_install_failure() {
-    assert_tool_install_fails(
-        "uv_basic",
-        "uv",
-        "0.13.8",
-        indoc! {r#"
-            /uv "uv==0.13.8"` failed, see its output above).
-            !
-            ! If the build uses a private package index, check that PIP_INDEX_URL is
-            ! correct and that uv 0.13.8 is available there. Otherwise this is
-            ! likely a temporary network problem: try the build again.
-        "#},
+    let mut config = failing_build_config("uv_basic");
+    config.env(
+        "PIP_INDEX_URL",
+        private_index("/index-with-only-pip/simple/"),
     );
+    TestRunner::default().build(config, |context| {
+        let out = build_output(&context);
+        assert_not_contains!(out, "pip 26.3");
+        assert_contains!(
+            out,
+            &format!(
+                indoc! {"
+                    - uv 0.13.8 (used during the build only)
+                      - Downloading uv-0.13.8-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl ... (failed)
+
+                    ! Error: Unable to install uv 0.13.8
+                    !
+                    ! The buildpack could not download uv from the package index:
+                    ! The index has no page for the project: {page} answered 404 Not Found.
+                    !
+                    ! If the build uses a private package index, check that PIP_INDEX_URL is
+                    ! correct and that uv 0.13.8 is available there. Otherwise this is
+                    ! likely a temporary network problem: try the build again.
+                "},
+                page = runtime_server_url("/index-with-only-pip/simple/uv/")
+            )
+        );
+        assert_not_contains!(out, "s3cr3t");
+    });
+}
+
+/// An index serving another file under the name of uv's wheel: the pinned SHA-256 refuses it,
+/// and nothing of it is unpacked.
+#[test]
+fn uv_wheel_with_the_wrong_hash() {
+    let mut config = failing_build_config("uv_basic");
+    config.env(
+        "PIP_INDEX_URL",
+        private_index("/index-with-a-tampered-uv/simple/"),
+    );
+    TestRunner::default().build(config, |context| {
+        let out = build_output(&context);
+        let wheel = "uv-0.13.8-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+        let url = runtime_server_url(&format!("/index-with-a-tampered-uv/files/{wheel}"));
+        let actual = crate::support::runtime_server::TAMPERED_UV_WHEEL_SHA256;
+        assert_contains!(
+            out,
+            &format!(
+                indoc! {"
+                    ! Error: Unable to install uv 0.13.8
+                    !
+                    ! The buildpack could not download uv from the package index:
+                    ! The file downloaded from {url} doesn't have the SHA-256 checksum that the
+                    ! buildpack pins for {wheel}:
+                    !   expected: e18a57b8b352eb7c8feb317b9f6f533c8f0ad9673fd6cf34bbe3cf1a9f6a8984
+                    !   actual:   {actual}
+                    ! The file was not used: the index serves another file under that name.
+                "},
+                url = url,
+                wheel = wheel,
+                actual = actual,
+            )
+        );
+        assert_not_contains!(out, "(failed)\n  - Unpacking");
+        assert_not_contains!(out, "s3cr3t");
+    });
 }
 
 #[test]
