@@ -106,7 +106,12 @@ fn flask_gunicorn_app_serves_http_and_rebuild_skips_pip() {
         assert_contains!(output(&context), "- pip 26.3 (used during the build only)");
         assert_contains!(
             output(&context),
-            "/community_python/venv/bin/python install --no-compile --requirement requirements.txt`"
+            "/community_python/venv/bin/python "
+        );
+        // The venv's interpreter runs the pip layer's pip, as `pip --python` would.
+        assert_contains!(
+            output(&context),
+            "/site-packages/pip/__pip-runner__.py install --no-compile --requirement requirements.txt`"
         );
         assert_contains!(output(&context), "Successfully installed");
         assert_contains!(output(&context), "flask-3.1.3");

@@ -221,8 +221,9 @@ impl Installer<'_> {
         command
     }
 
-    /// `pip --python <python> <subcommand> <pip_options>`, or `uv pip <subcommand> --python
-    /// <python>` (uv needs none of those pip options: it never compiles, never asks).
+    /// pip run by `<python>` ([`Pip::command_for`], as `pip --python <python>` would run it)
+    /// with `<subcommand> <pip_options>`, or `uv pip <subcommand> --python <python>` (uv needs
+    /// none of those pip options: it never compiles, never asks).
     fn subcommand(
         &self,
         vars: &[(OsString, OsString)],
@@ -232,12 +233,8 @@ impl Installer<'_> {
     ) -> std::process::Command {
         match self {
             Self::Pip(pip) => {
-                let mut command = pip.command(vars);
-                command
-                    .arg("--python")
-                    .arg(python)
-                    .arg(subcommand)
-                    .args(pip_options);
+                let mut command = pip.command_for(python, vars);
+                command.arg(subcommand).args(pip_options);
                 command
             }
             Self::Uv { .. } => {

@@ -56,15 +56,32 @@ impl PipLayerMetadata {
     }
 }
 
-/// The installed pip: run it with [`Pip::command`].
+/// The installed pip: run it with [`Pip::command`] or [`Pip::command_for`].
 pub(crate) struct Pip {
     layer_dir: PathBuf,
+    site_packages: PathBuf,
 }
 
 impl Pip {
     /// `pip` from the packaging-tools layer, with `vars` as its environment.
     pub(crate) fn command(&self, vars: &[(OsString, OsString)]) -> std::process::Command {
         tool_command::command(self.layer_dir.join("bin/pip"), vars)
+    }
+
+    /// This pip, run by the interpreter `python` to act on that interpreter's environment:
+    /// `<python> <pip>/__pip-runner__.py`. That is what `pip --python <python>` itself runs, in
+    /// a second process, after starting and parsing its options under its own interpreter; running
+    /// it directly saves that first process (0.2-0.4 s of every install). The runner imports
+    /// exactly the pip beside it, whatever the target environment holds, and is part of every
+    /// pip since 22.3 (the pinned version's wheel has it: the install tests run through it).
+    pub(crate) fn command_for(
+        &self,
+        python: &std::path::Path,
+        vars: &[(OsString, OsString)],
+    ) -> std::process::Command {
+        let mut command = tool_command::command(python, vars);
+        command.arg(self.site_packages.join("pip/__pip-runner__.py"));
+        command
     }
 
     /// The Python of pip's own environment, which can import pip (for helper scripts).
@@ -88,6 +105,7 @@ pub(crate) fn install_pip(
     })?;
     let pip = Pip {
         layer_dir: layer.path(),
+        site_packages: site_packages(&layer.path(), python_version),
     };
 
     print::bullet(format!("pip {PIP_VERSION} (used during the build only)"));
@@ -134,10 +152,9 @@ pub(crate) fn install_pip(
             }
         };
     let timer = print::sub_start_timer("Unpacking");
-    let site_packages = site_packages(&pip.layer_dir, python_version);
     let environment = wheel::Environment {
         root: &pip.layer_dir,
-        site_packages: &site_packages,
+        site_packages: &pip.site_packages,
     };
     match wheel::install_wheel(wheel.path(), &pip_wheel(), &environment) {
         Ok(()) => timer.done(),
