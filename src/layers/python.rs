@@ -254,9 +254,13 @@ fn stdlib_dir(artifact: &Artifact, layer_dir: &Path) -> PathBuf {
 
 /// Compiles every module of the standard library at `stdlib` to hash-based bytecode that is never
 /// checked against its source (see the module docs and [`crate::bytecode`]), replacing any
-/// `.pyc` the archive shipped. The runtime's `site-packages` and the standard library's own test
-/// suites (`test/`, `tests/`, `idle_test/` at any depth: never imported by apps, and they hold
-/// files that don't compile on purpose) are left out.
+/// `.pyc` the archive shipped. Left out: the runtime's `site-packages`, the standard library's
+/// own test suites (`test/`, `tests/`, `idle_test/` at any depth: never imported by apps, and
+/// they hold files that don't compile on purpose; python-build-standalone's `install_only`
+/// archives leave most of them out already), and the two programs that python-build-standalone
+/// ships in the standard library, IDLE (`idlelib`, a desktop editor) and `turtledemo` (demo
+/// scripts), which no server app imports: a sixth of the standard library's files, compiled in
+/// memory on first import if something does run them.
 ///
 /// The environment is cleared (but for the `PYTHONHASHSEED=0` every compile gets). `-B` keeps
 /// the interpreter's own imports from writing timestamp-based `.pyc` files that could race with
@@ -271,6 +275,8 @@ fn compile_stdlib(python: &Path, stdlib: &Path) -> Result<(), CmdError> {
     };
     crate::bytecode::compile_tree(&interpreter, stdlib, |dir| {
         dir == Path::new("site-packages")
+            || dir == Path::new("idlelib")
+            || dir == Path::new("turtledemo")
             || dir
                 .file_name()
                 .is_some_and(|name| name == "test" || name == "tests" || name == "idle_test")
@@ -538,6 +544,11 @@ mod tests {
         write("lib2to3/tests/data/py2.py", "print 'x'\n");
         write("ctypes/test/bad.py", "def (\n");
         write("site-packages/bad.py", "def (\n");
+        // The programs no server app imports.
+        write("idlelib/editor.py", "X = 1\n");
+        write("turtledemo/demo.py", "X = 1\n");
+        // A library next to them is compiled.
+        write("tkinter/__init__.py", "X = 1\n");
         let python = real_python();
         // A timestamp-based .pyc that is up to date with its source, as archives ship them.
         let status = std::process::Command::new(&python)
@@ -558,7 +569,8 @@ mod tests {
             [
                 ("good".to_string(), 1),
                 ("pkg/__init__".to_string(), 1),
-                ("pkg/mod".to_string(), 1)
+                ("pkg/mod".to_string(), 1),
+                ("tkinter/__init__".to_string(), 1)
             ]
         );
 
