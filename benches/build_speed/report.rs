@@ -258,6 +258,7 @@ pub(crate) struct TargetCheck {
     pub(crate) details: Vec<String>,
 }
 
+pub(crate) const COLD_TARGET: &str = "cold build at most half of the one issue 14 measured";
 pub(crate) const WARM_TARGET: &str = "warm rebuild < 10% of cold, every launch layer reused";
 pub(crate) const BUILD_ONLY_TARGET: &str = "no build-only content in launch layers";
 pub(crate) const REPRODUCIBLE_TARGET: &str = "cold builds give byte-identical launch layers";
@@ -266,13 +267,46 @@ pub(crate) const REPRODUCIBLE_TARGET: &str = "cold builds give byte-identical la
 pub(crate) fn check_targets(apps: &[AppResult]) -> Vec<TargetCheck> {
     apps.iter()
         .flat_map(|app| {
+            let cold_target = crate::apps::APPS
+                .iter()
+                .find(|known| known.name == app.name)
+                .map(|known| known.cold_target);
             [
+                check_cold_build(app, cold_target),
                 check_warm_rebuild(app),
                 check_build_only(app),
                 check_reproducible(app),
             ]
         })
         .collect()
+}
+
+/// Cold build: median wall time at most `target` (none: the app has no target).
+pub(crate) fn check_cold_build(app: &AppResult, target: Option<Duration>) -> TargetCheck {
+    let (verdict, details) = match (app.wall_spread(Scenario::Cold), target) {
+        (Some(cold), Some(target)) => (
+            if cold.median <= target {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            },
+            vec![format!(
+                "cold {} (median; {} to {}) against at most {}",
+                format_duration(cold.median),
+                format_duration(cold.min),
+                format_duration(cold.max),
+                format_duration(target)
+            )],
+        ),
+        (None, _) => (Verdict::Skip, vec!["no cold build measured".to_string()]),
+        (_, None) => (Verdict::Skip, vec!["no target for this app".to_string()]),
+    };
+    TargetCheck {
+        target: COLD_TARGET,
+        app: app.name.clone(),
+        verdict,
+        details,
+    }
 }
 
 /// Warm rebuild with no change: median under 10% of the cold build's median, and every launch

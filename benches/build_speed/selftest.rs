@@ -4,9 +4,10 @@
 
 use crate::machine::{cpu_model, format_utc, memory_total, os_name};
 use crate::report::{
-    AppResult, BUILD_ONLY_TARGET, BuildResult, FileEntry, Finding, Header, LayerResult, Manifest,
-    REPRODUCIBLE_TARGET, RunResult, Verdict, WARM_TARGET, check_build_only, check_reproducible,
-    check_warm_rebuild, differing_files, find_build_only, render, short_digest,
+    AppResult, BUILD_ONLY_TARGET, BuildResult, COLD_TARGET, FileEntry, Finding, Header,
+    LayerResult, Manifest, REPRODUCIBLE_TARGET, RunResult, Verdict, WARM_TARGET, check_build_only,
+    check_cold_build, check_reproducible, check_warm_rebuild, differing_files, find_build_only,
+    render, short_digest,
 };
 use crate::stats::{Spread, format_bytes, format_duration, spread};
 use crate::{Options, parse_args};
@@ -17,12 +18,13 @@ use std::time::Duration;
 
 type Check = fn() -> Result<(), String>;
 
-const CHECKS: [(&str, Check); 12] = [
+const CHECKS: [(&str, Check); 13] = [
     ("spread", spread_of_samples),
     ("units", units),
     ("dates", dates),
     ("machine", machine_description),
     ("args", args),
+    ("cold target", cold_target),
     ("warm target", warm_target),
     ("build-only target", build_only_target),
     ("build-only content", build_only_content),
@@ -258,6 +260,26 @@ fn sample_app(runs: Vec<RunResult>) -> AppResult {
         runs,
         findings: BTreeSet::new(),
     }
+}
+
+fn cold_target() -> Result<(), String> {
+    let app = sample_app(vec![
+        sample_run(20.0, 1.0, "sha256:2222222222222222", true),
+        sample_run(22.0, 1.5, "sha256:2222222222222222", true),
+        sample_run(30.0, 3.0, "sha256:2222222222222222", true),
+    ]);
+    let check = check_cold_build(&app, Some(secs(22.0)));
+    expect_eq(check.target, COLD_TARGET)?;
+    expect_eq(check.verdict, Verdict::Pass)?;
+    expect_eq(
+        check.details,
+        vec!["cold 22.0 s (median; 20.0 s to 30.0 s) against at most 22.0 s".to_string()],
+    )?;
+    expect_eq(
+        check_cold_build(&app, Some(secs(21.9))).verdict,
+        Verdict::Fail,
+    )?;
+    expect_eq(check_cold_build(&app, None).verdict, Verdict::Skip)
 }
 
 fn warm_target() -> Result<(), String> {
