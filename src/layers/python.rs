@@ -259,7 +259,7 @@ fn stdlib_dir(artifact: &Artifact, layer_dir: &Path) -> PathBuf {
 /// they hold files that don't compile on purpose; python-build-standalone's `install_only`
 /// archives leave most of them out already), and the two programs that python-build-standalone
 /// ships in the standard library, IDLE (`idlelib`, a desktop editor) and `turtledemo` (demo
-/// scripts), which no server app imports: a sixth of the standard library's files, compiled in
+/// scripts), which no server app imports: 81 of 3.12's 686 modules, 7% of its source, compiled in
 /// memory on first import if something does run them.
 ///
 /// The environment is cleared (but for the `PYTHONHASHSEED=0` every compile gets). `-B` keeps
