@@ -15,6 +15,9 @@
 //!   resolve against the final URL.
 //! - `/index-with-only-pip/simple/`: a package index (PEP 503) that has pip, by redirecting to
 //!   `PyPI`'s page for it, and nothing else: a private index lacking the package managers.
+//! - `/tampered/<wheel>/simple/`: a package index that has every project of `PyPI` (redirecting
+//!   to its pages) except the one `<wheel>` (a wheel's file name) belongs to, whose page lists
+//!   only `<wheel>`, served with other bytes than `PyPI`'s: a mirror that changed a file.
 //!
 //! Every response closes the connection.
 
@@ -388,8 +391,55 @@ fn route(stream: TcpStream, path: &str, head_only: bool) -> std::io::Result<()> 
         ["index-with-only-pip", "simple", "pip", ""] => {
             redirect(stream, "https://pypi.org/simple/pip/")
         }
+        ["tampered", wheel, rest @ ..] => tampered_index(stream, path, wheel, rest, head_only),
         _ => not_found(stream, path, head_only),
     }
+}
+
+/// The routes under `/tampered/<wheel>/`: the index's pages (`simple/<project>/`) and the
+/// changed wheel (`files/<wheel>`).
+fn tampered_index(
+    stream: TcpStream,
+    path: &str,
+    wheel: &str,
+    rest: &[&str],
+    head_only: bool,
+) -> std::io::Result<()> {
+    match rest {
+        ["simple", project, ""] => {
+            if normalized_project(project) == normalized_project(wheel_project(wheel)) {
+                let page = format!(
+                    "<!DOCTYPE html>\n<html><body>\n<a href=\"/tampered/{wheel}/files/{wheel}\">{wheel}</a>\n</body></html>\n"
+                );
+                respond(stream, 200, "OK", "text/html", page.as_bytes(), head_only)
+            } else {
+                redirect(stream, &format!("https://pypi.org/simple/{project}/"))
+            }
+        }
+        ["files", file] if *file == wheel => respond(
+            stream,
+            200,
+            "OK",
+            "application/octet-stream",
+            b"not the wheel PyPI has\n",
+            head_only,
+        ),
+        _ => not_found(stream, path, head_only),
+    }
+}
+
+/// The project a wheel's file name (`<name>-<version>-<tags>.whl`) belongs to, as written there.
+fn wheel_project(wheel: &str) -> &str {
+    wheel.split('-').next().unwrap_or_default()
+}
+
+/// A project name as the index compares it (PEP 503): lowercase, runs of `-`, `_` and `.` as `-`.
+fn normalized_project(name: &str) -> String {
+    name.split(['-', '_', '.'])
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+        .to_lowercase()
 }
 
 /// The real inventory with the fault's route as base: URLs stay relative, so they resolve to
