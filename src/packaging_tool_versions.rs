@@ -1,17 +1,20 @@
 //! Every packaging tool version the buildpack installs, pinned in one place.
 //!
-//! Each tool has its own `requirements/<tool>.txt` holding a single `name==version` line (plus
-//! comments), the format Dependabot's pip ecosystem updates. The files are read at compile time,
-//! so a version bump is a one-line change to a text file and the buildpack never resolves a tool
-//! version at build time. To add a tool: add `requirements/<tool>.txt`, a constant below using
-//! [`pinned_version`], and a case in the test at the bottom.
+//! pip and uv each have their own `requirements/<tool>.txt` holding a single `name==version`
+//! line (plus comments), the format Dependabot's pip ecosystem updates. Poetry (with its export
+//! plugin) and Pipenv have their whole dependency tree pinned with hashes in
+//! `requirements/<tool>.txt`, compiled from `requirements/<tool>.in` by
+//! `scripts/compile-tool-requirements`; the buildpack installs those files as they are
+//! (`--require-hashes`). The files are read at compile time, so a version bump is a change to a
+//! text file and the buildpack never resolves a tool version at build time. To add a tool: add
+//! `requirements/<tool>.txt`, a constant below using [`pinned_version`] or
+//! [`pinned_version_of`], and a case in the tests at the bottom.
 //!
-//! pip, uv, Poetry (with its export plugin) and Pipenv are pinned. setuptools and wheel are not:
-//! the app's dependencies are installed with pip's `--python` option (or by uv, Poetry's
-//! exported requirements through pip, or Pipenv) into the app's virtual environment, so
-//! setuptools and wheel in the packaging-tools layer would never be imported (pip builds sdists
-//! in isolated build environments that get the build backend each package declares). See the
-//! README's "Packaging tools" section.
+//! setuptools and wheel are not pinned for pip's layer: the app's dependencies are installed
+//! with pip's `--python` option (or by uv, Poetry's exported requirements through pip, or
+//! Pipenv) into the app's virtual environment, so setuptools and wheel in the packaging-tools
+//! layer would never be imported (pip builds sdists in isolated build environments that get the
+//! build backend each package declares). See the README's "Packaging tools" section.
 
 /// The pip version, from `requirements/pip.txt`.
 pub(crate) const PIP_VERSION: &str = pinned_version(include_str!("../requirements/pip.txt"));
@@ -39,15 +42,23 @@ pub(crate) const UV_WHEELS: [(&str, &str, &str); 2] = [
     ),
 ];
 
-/// The Poetry version, from `requirements/poetry.txt`.
-pub(crate) const POETRY_VERSION: &str = pinned_version(include_str!("../requirements/poetry.txt"));
+/// Poetry, its export plugin and every package they need, hash-pinned: `requirements/poetry.txt`,
+/// installed into the `poetry` layer as it is.
+pub(crate) const POETRY_REQUIREMENTS: &str = include_str!("../requirements/poetry.txt");
 
-/// The version of Poetry's export plugin, from `requirements/poetry-plugin-export.txt`.
+/// The Poetry version, from `requirements/poetry.txt`.
+pub(crate) const POETRY_VERSION: &str = pinned_version_of(POETRY_REQUIREMENTS, "poetry");
+
+/// The version of Poetry's export plugin, from `requirements/poetry.txt`.
 pub(crate) const POETRY_PLUGIN_EXPORT_VERSION: &str =
-    pinned_version(include_str!("../requirements/poetry-plugin-export.txt"));
+    pinned_version_of(POETRY_REQUIREMENTS, "poetry-plugin-export");
+
+/// Pipenv and every package it needs, hash-pinned: `requirements/pipenv.txt`, installed into the
+/// `pipenv` layer as it is.
+pub(crate) const PIPENV_REQUIREMENTS: &str = include_str!("../requirements/pipenv.txt");
 
 /// The Pipenv version, from `requirements/pipenv.txt`.
-pub(crate) const PIPENV_VERSION: &str = pinned_version(include_str!("../requirements/pipenv.txt"));
+pub(crate) const PIPENV_VERSION: &str = pinned_version_of(PIPENV_REQUIREMENTS, "pipenv");
 
 /// The `X` of the first `name==X` line in a requirements file, skipping comments and blank
 /// lines; the version ends at the first space (options such as `--hash` may follow it).
@@ -129,6 +140,87 @@ const fn nth_word_after(contents: &'static str, marker: &[u8], n: usize) -> &'st
     panic!("a requirements/*.txt file has no `name==version` line");
 }
 
+/// The `X` of the one requirement line `name==X` in `contents` (a compiled requirements file:
+/// one line per package, options and hashes on indented continuation lines, comments). `name`
+/// matches as the package index does: case aside, and `-`, `_` and `.` alike. The version ends
+/// at a space, `;` (a marker) or `\`. Evaluated at compile time: a file with no line for
+/// `name`, or with two (one pin per environment marker), is a compile error.
+const fn pinned_version_of(contents: &'static str, name: &str) -> &'static str {
+    let bytes = contents.as_bytes();
+    let mut found: Option<&'static str> = None;
+    let mut line_start = 0;
+    while line_start < bytes.len() {
+        let mut line_end = line_start;
+        while line_end < bytes.len() && bytes[line_end] != b'\n' {
+            line_end += 1;
+        }
+        if let Some(version_start) = after_name_and_pin(bytes, line_start, line_end, name) {
+            let mut version_end = version_start;
+            while version_end < line_end
+                && !matches!(bytes[version_end], b' ' | b'\t' | b';' | b'\\' | b'\r')
+            {
+                version_end += 1;
+            }
+            assert!(
+                version_end > version_start,
+                "a requirements/*.txt pin has no version after `==`"
+            );
+            assert!(
+                found.is_none(),
+                "a requirements/*.txt file pins the package more than once"
+            );
+            let (_, version) = bytes.split_at(version_start);
+            let (version, _) = version.split_at(version_end - version_start);
+            found = match std::str::from_utf8(version) {
+                Ok(version) => Some(version),
+                Err(_) => panic!("a requirements/*.txt pin is not UTF-8"),
+            };
+        }
+        line_start = line_end + 1;
+    }
+    match found {
+        Some(version) => version,
+        None => panic!("a requirements/*.txt file has no `name==version` line for the package"),
+    }
+}
+
+/// Where the version starts when `bytes[start..end]` (one line) is `name==version...`, with
+/// optional spaces around `==`; `None` for other lines (comments, continuation lines, other
+/// packages, including those whose name only starts with `name`).
+const fn after_name_and_pin(bytes: &[u8], start: usize, end: usize, name: &str) -> Option<usize> {
+    let name = name.as_bytes();
+    if end - start < name.len() {
+        return None;
+    }
+    let mut index = 0;
+    while index < name.len() {
+        if normalized(bytes[start + index]) != normalized(name[index]) {
+            return None;
+        }
+        index += 1;
+    }
+    let mut at = start + name.len();
+    while at < end && bytes[at] == b' ' {
+        at += 1;
+    }
+    if at + 2 > end || bytes[at] != b'=' || bytes[at + 1] != b'=' {
+        return None;
+    }
+    at += 2;
+    while at < end && bytes[at] == b' ' {
+        at += 1;
+    }
+    Some(at)
+}
+
+/// A package-name byte as the index compares it (PEP 503): lowercase, with `_` and `.` as `-`.
+const fn normalized(byte: u8) -> u8 {
+    match byte {
+        b'_' | b'.' => b'-',
+        _ => byte.to_ascii_lowercase(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +280,156 @@ mod tests {
                 line.ends_with(&format!("uv-{UV_VERSION}-py3-none-{tag}.whl")),
                 "{line}"
             );
+        }
+    }
+
+    #[test]
+    fn finds_a_named_pin_among_many() {
+        let compiled = indoc::indoc! {"
+            # header
+            poetry-core==2.5.0 \\
+                --hash=sha256:aaaa
+                # via poetry
+            Poetry == 2.5.1 \\
+                --hash=sha256:bbbb
+            poetry_plugin.export==1.10.1;python_version >= '3.10'
+        "};
+        assert_eq!(pinned_version_of(compiled, "poetry"), "2.5.1");
+        assert_eq!(pinned_version_of(compiled, "poetry-core"), "2.5.0");
+        assert_eq!(
+            pinned_version_of(compiled, "poetry-plugin-export"),
+            "1.10.1"
+        );
+        assert_eq!(POETRY_VERSION, "2.5.1");
+        assert_eq!(POETRY_PLUGIN_EXPORT_VERSION, "1.10.1");
+        assert_eq!(PIPENV_VERSION, "2026.10.3");
+    }
+
+    #[test]
+    #[should_panic(expected = "no `name==version` line for the package")]
+    fn a_missing_named_pin_is_an_error() {
+        // At compile time, the same panic is a compile error.
+        pinned_version_of("poetry-core==2.5.0\n", "poetry");
+    }
+
+    #[test]
+    #[should_panic(expected = "pins the package more than once")]
+    fn a_package_pinned_twice_is_an_error() {
+        pinned_version_of(
+            "poetry==2.5.1 ; python_version < '3.11'\npoetry==2.5.0 ; python_version >= '3.11'\n",
+            "poetry",
+        );
+    }
+
+    /// The requirements of a compiled file: each one's first line (`name==version ; marker`) and
+    /// its `--hash` values, on its line or its continuation lines (after a `\` at the end of a line).
+    fn requirements(contents: &str) -> Vec<(String, Vec<String>)> {
+        let mut requirements: Vec<(String, Vec<String>)> = Vec::new();
+        let mut continued = false;
+        for line in contents.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('#') || trimmed.is_empty() {
+                continue;
+            }
+            let content = trimmed.trim_end_matches('\\').trim();
+            let hashes = content
+                .split_whitespace()
+                .filter_map(|option| option.strip_prefix("--hash="))
+                .map(str::to_string);
+            if continued {
+                let (_, known) = requirements.last_mut().expect("a continued requirement");
+                known.extend(hashes);
+            } else {
+                let first = content
+                    .split_once(" --")
+                    .map_or(content, |(first, _)| first);
+                requirements.push((first.trim().to_string(), hashes.collect()));
+            }
+            continued = trimmed.ends_with('\\');
+        }
+        requirements
+    }
+
+    /// What `pip install --require-hashes --no-deps` needs of the files: every requirement a
+    /// plain `name==version` (an optional marker after it) with at least one SHA-256.
+    #[test]
+    fn tool_trees_are_fully_pinned_with_hashes() {
+        for (file, contents, tools) in [
+            (
+                "poetry.txt",
+                POETRY_REQUIREMENTS,
+                &["poetry", "poetry-plugin-export"][..],
+            ),
+            ("pipenv.txt", PIPENV_REQUIREMENTS, &["pipenv"][..]),
+        ] {
+            let requirements = requirements(contents);
+            assert!(requirements.len() > tools.len(), "{file}: only the tools");
+            for (requirement, hashes) in &requirements {
+                let pin = requirement.split(';').next().unwrap_or_default().trim();
+                let (name, version) = pin
+                    .split_once("==")
+                    .unwrap_or_else(|| panic!("{file}: `{requirement}` is not an `==` pin"));
+                assert!(
+                    !name.is_empty()
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+                    "{file}: `{requirement}` is not a plain package name"
+                );
+                assert!(
+                    !version.is_empty() && !version.contains(['*', ',', '<', '>', '=', '!', ' ']),
+                    "{file}: `{requirement}` is not an exact version"
+                );
+                assert!(!hashes.is_empty(), "{file}: `{requirement}` has no --hash");
+                for hash in hashes {
+                    let digest = hash.strip_prefix("sha256:").unwrap_or_else(|| {
+                        panic!("{file}: `{requirement}` has a non-SHA-256 hash {hash}")
+                    });
+                    assert!(
+                        digest.len() == 64
+                            && digest
+                                .bytes()
+                                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                        "{file}: `{requirement}` has a malformed SHA-256 {digest}"
+                    );
+                }
+            }
+            for tool in tools {
+                assert!(
+                    requirements
+                        .iter()
+                        .any(|(requirement, _)| requirement.starts_with(&format!("{tool}=="))),
+                    "{file} doesn't pin {tool}"
+                );
+            }
+        }
+    }
+
+    /// The `.in` files are what the `.txt` files were compiled from: a version changed in one but
+    /// not compiled into the other fails here.
+    #[test]
+    fn compiled_files_match_their_inputs() {
+        let inputs = [
+            (
+                include_str!("../requirements/poetry.in"),
+                POETRY_REQUIREMENTS,
+            ),
+            (
+                include_str!("../requirements/pipenv.in"),
+                PIPENV_REQUIREMENTS,
+            ),
+        ];
+        for (input, compiled) in inputs {
+            let pins: Vec<&str> = input
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                .collect();
+            assert!(!pins.is_empty());
+            for pin in pins {
+                let (name, version) = pin.split_once("==").expect("an `==` pin");
+                assert_eq!(pinned_version_of(compiled, name), version, "{pin}");
+            }
         }
     }
 }

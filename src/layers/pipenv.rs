@@ -9,15 +9,14 @@
 use crate::PythonBuildpack;
 use crate::error_message::ErrorMessage;
 use crate::errors::BuildpackError;
-use crate::layers::locked_venv::{self, LockedDependenciesError, LockedInstall, Update, set_var};
+use crate::layers::locked_venv::{LockedDependenciesError, LockedInstall, Update, set_var};
 use crate::layers::pip::Pip;
-use crate::layers::pip_cache;
 use crate::layers::tool_layer::{
-    InstalledTool, Tool, failure_output, install_failed_message, install_into_venv,
-    install_tool_layer,
+    InstalledTool, Tool, ToolInstallError, VenvTool, dependencies_install_error, failure_output,
+    install_venv_tool, install_with_pip_cache,
 };
 use crate::package_manager::PackageManager;
-use crate::packaging_tool_versions::PIPENV_VERSION;
+use crate::packaging_tool_versions::{PIPENV_REQUIREMENTS, PIPENV_VERSION};
 use crate::python_version::PythonVersion;
 use crate::redact::redact_credentials;
 use crate::tool_command;
@@ -34,32 +33,24 @@ const INPUT_FILES: [&str; 2] = ["Pipfile", "Pipfile.lock"];
 /// Pipenv as installed in its layer.
 pub(crate) type Pipenv = InstalledTool;
 
-/// Installs (or reuses) Pipenv in the `pipenv` layer.
+/// Installs (or reuses) Pipenv, from `requirements/pipenv.txt`, in the `pipenv` layer.
 pub(crate) fn install_pipenv(
     context: &BuildContext<PythonBuildpack>,
     env: &Env,
     python_version: PythonVersion,
     pip: &Pip,
 ) -> libcnb::Result<Pipenv, BuildpackError> {
-    let tool = Tool {
-        layer: layer_name!("pipenv"),
-        name: "Pipenv",
-        version: PIPENV_VERSION,
-    };
-    let layer_dir = install_tool_layer(context, python_version, &tool, |layer_dir| {
-        install_into_venv(
-            context,
-            env,
-            pip,
-            layer_dir,
-            &[format!("pipenv=={PIPENV_VERSION}")],
-        )
-        .map_err(|error| pipenv_error(PipenvError::InstallPipenv(error)))?;
-        Ok(())
-    })?;
-    Ok(Pipenv {
-        layer_dir,
+    let tool = VenvTool {
+        tool: Tool {
+            layer: layer_name!("pipenv"),
+            name: "Pipenv",
+            version: PIPENV_VERSION,
+        },
         program: "pipenv",
+        requirements: PIPENV_REQUIREMENTS,
+    };
+    install_venv_tool(context, env, python_version, pip, &tool, |error| {
+        pipenv_error(PipenvError::InstallPipenv(error))
     })
 }
 
@@ -77,58 +68,40 @@ pub(crate) fn install_dependencies(
         input_files: &INPUT_FILES,
         update: Update::Recreate,
     };
-    let installed = locked_venv::install_locked_dependencies(
-        context,
-        env,
-        python_version,
-        &what,
-        |venv, env| {
-            let cache_dir = pip_cache::prepare_pip_cache(context, python_version, true)?;
-            let mut vars = crate::layers::pip::tool_env(context, env);
-            // Pipenv installs into the active virtual environment: the dependencies layer.
-            set_var(&mut vars, "VIRTUAL_ENV", &venv.dir);
-            vars.retain(|(key, _)| {
-                key != "PIPENV_VENV_IN_PROJECT" && key != "PIPENV_IGNORE_VIRTUALENVS"
-            });
-            set_var(&mut vars, "PIPENV_VERBOSITY", "-1");
-            set_var(&mut vars, "PIPENV_NOSPIN", "1");
-            set_var(&mut vars, "PIPENV_YES", "1");
-            set_var(&mut vars, "PIP_CACHE_DIR", &cache_dir);
+    install_with_pip_cache(context, env, python_version, &what, |venv, mut vars| {
+        // Pipenv installs into the active virtual environment: the dependencies layer.
+        set_var(&mut vars, "VIRTUAL_ENV", &venv.dir);
+        vars.retain(|(key, _)| {
+            key != "PIPENV_VENV_IN_PROJECT" && key != "PIPENV_IGNORE_VIRTUALENVS"
+        });
+        set_var(&mut vars, "PIPENV_VERBOSITY", "-1");
+        set_var(&mut vars, "PIPENV_NOSPIN", "1");
+        set_var(&mut vars, "PIPENV_YES", "1");
 
-            tool_command::stream(
-                pipenv
-                    .command(&vars)
-                    .current_dir(&context.app_dir)
-                    .arg("verify"),
-            )
-            .map_err(|error| pipenv_error(PipenvError::from_verify_failure(&error)))?;
+        tool_command::stream(
+            pipenv
+                .command(&vars)
+                .current_dir(&context.app_dir)
+                .arg("verify"),
+        )
+        .map_err(|error| pipenv_error(PipenvError::from_verify_failure(&error)))?;
 
-            tool_command::stream(
-                pipenv
-                    .command(&vars)
-                    .current_dir(&context.app_dir)
-                    .args(["install", "--deploy"]),
-            )
-            .map_err(|error| {
-                pipenv_error(
-                    crate::source_build::SourceBuildFailure::from_output(
-                        "Pipenv",
-                        &failure_output(&error),
-                    )
-                    .map_or(
-                        PipenvError::InstallDependencies(error),
-                        PipenvError::SourceBuild,
-                    ),
-                )
-            })?;
-            Ok(())
-        },
-    )?;
-    if !installed {
-        // The cache is only declared again, so that the platform keeps it for later builds.
-        pip_cache::prepare_pip_cache(context, python_version, false)?;
-    }
-    Ok(())
+        tool_command::stream(
+            pipenv
+                .command(&vars)
+                .current_dir(&context.app_dir)
+                .args(["install", "--deploy"]),
+        )
+        .map_err(|error| {
+            pipenv_error(dependencies_install_error(
+                "Pipenv",
+                error,
+                PipenvError::SourceBuild,
+                PipenvError::InstallDependencies,
+            ))
+        })?;
+        Ok(())
+    })
 }
 
 fn pipenv_error(error: PipenvError) -> BuildpackError {
@@ -137,7 +110,7 @@ fn pipenv_error(error: PipenvError) -> BuildpackError {
 
 #[derive(Debug)]
 pub(crate) enum PipenvError {
-    InstallPipenv(CmdError),
+    InstallPipenv(ToolInstallError),
     LockfileOutOfDate,
     VerifyFailed {
         command: String,
@@ -159,7 +132,7 @@ impl PipenvError {
 
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
-            Self::InstallPipenv(error) => install_failed_message("Pipenv", PIPENV_VERSION, error),
+            Self::InstallPipenv(error) => error.message("Pipenv", PIPENV_VERSION),
             Self::LockfileOutOfDate => ErrorMessage::new(
                 "The Pipfile.lock file is out of date",
                 formatdoc! {"

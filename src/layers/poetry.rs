@@ -14,15 +14,16 @@
 use crate::PythonBuildpack;
 use crate::error_message::ErrorMessage;
 use crate::errors::BuildpackError;
-use crate::layers::locked_venv::{self, LockedDependenciesError, LockedInstall, Update, set_var};
+use crate::layers::locked_venv::{LockedDependenciesError, LockedInstall, Update, set_var};
 use crate::layers::pip::Pip;
-use crate::layers::pip_cache;
 use crate::layers::tool_layer::{
-    InstalledTool, Tool, failure_output, install_failed_message, install_into_venv,
-    install_tool_layer,
+    InstalledTool, Tool, ToolInstallError, VenvTool, dependencies_install_error, failure_output,
+    install_venv_tool, install_with_pip_cache,
 };
 use crate::package_manager::PackageManager;
-use crate::packaging_tool_versions::{POETRY_PLUGIN_EXPORT_VERSION, POETRY_VERSION};
+use crate::packaging_tool_versions::{
+    POETRY_PLUGIN_EXPORT_VERSION, POETRY_REQUIREMENTS, POETRY_VERSION,
+};
 use crate::python_version::PythonVersion;
 use crate::redact::redact_credentials;
 use crate::tool_command;
@@ -45,35 +46,25 @@ fn exported_requirements(poetry: &Poetry) -> PathBuf {
     poetry.layer_dir.join("exported-requirements.txt")
 }
 
-/// Installs (or reuses) Poetry and its export plugin in the `poetry` layer.
+/// Installs (or reuses) Poetry and its export plugin, from `requirements/poetry.txt`, in the
+/// `poetry` layer.
 pub(crate) fn install_poetry(
     context: &BuildContext<PythonBuildpack>,
     env: &Env,
     python_version: PythonVersion,
     pip: &Pip,
 ) -> libcnb::Result<Poetry, BuildpackError> {
-    let tool = Tool {
-        layer: layer_name!("poetry"),
-        name: "Poetry",
-        version: POETRY_VERSION,
-    };
-    let layer_dir = install_tool_layer(context, python_version, &tool, |layer_dir| {
-        install_into_venv(
-            context,
-            env,
-            pip,
-            layer_dir,
-            &[
-                format!("poetry=={POETRY_VERSION}"),
-                format!("poetry-plugin-export=={POETRY_PLUGIN_EXPORT_VERSION}"),
-            ],
-        )
-        .map_err(|error| poetry_error(PoetryError::InstallPoetry(error)))?;
-        Ok(())
-    })?;
-    Ok(Poetry {
-        layer_dir,
+    let tool = VenvTool {
+        tool: Tool {
+            layer: layer_name!("poetry"),
+            name: "Poetry",
+            version: POETRY_VERSION,
+        },
         program: "poetry",
+        requirements: POETRY_REQUIREMENTS,
+    };
+    install_venv_tool(context, env, python_version, pip, &tool, |error| {
+        poetry_error(PoetryError::InstallPoetry(error))
     })
 }
 
@@ -92,79 +83,61 @@ pub(crate) fn install_dependencies(
         input_files: &INPUT_FILES,
         update: Update::Recreate,
     };
-    let installed = locked_venv::install_locked_dependencies(
-        context,
-        env,
-        python_version,
-        &what,
-        |venv, env| {
-            let cache_dir = pip_cache::prepare_pip_cache(context, python_version, true)?;
-            let mut vars = crate::layers::pip::tool_env(context, env);
-            set_var(&mut vars, "POETRY_NO_INTERACTION", "1");
-            set_var(&mut vars, "POETRY_VIRTUALENVS_CREATE", "false");
-            set_var(&mut vars, "PIP_CACHE_DIR", &cache_dir);
+    install_with_pip_cache(context, env, python_version, &what, |venv, mut vars| {
+        set_var(&mut vars, "POETRY_NO_INTERACTION", "1");
+        set_var(&mut vars, "POETRY_VIRTUALENVS_CREATE", "false");
 
-            tool_command::stream(
-                poetry
-                    .command(&vars)
-                    .current_dir(&context.app_dir)
-                    .args(["check", "--lock"]),
-            )
-            .map_err(|error| poetry_error(PoetryError::from_check_failure(&error)))?;
+        tool_command::stream(
+            poetry
+                .command(&vars)
+                .current_dir(&context.app_dir)
+                .args(["check", "--lock"]),
+        )
+        .map_err(|error| poetry_error(PoetryError::from_check_failure(&error)))?;
 
-            let exported = exported_requirements(poetry);
-            tool_command::stream(
-                poetry
-                    .command(&vars)
-                    .current_dir(&context.app_dir)
-                    .args([
-                        "export",
-                        "--only",
-                        "main",
-                        "--format",
-                        "requirements.txt",
-                        "--output",
-                    ])
-                    .arg(&exported),
-            )
-            .map_err(|error| poetry_error(PoetryError::Export(error)))?;
+        let exported = exported_requirements(poetry);
+        tool_command::stream(
+            poetry
+                .command(&vars)
+                .current_dir(&context.app_dir)
+                .args([
+                    "export",
+                    "--only",
+                    "main",
+                    "--format",
+                    "requirements.txt",
+                    "--output",
+                ])
+                .arg(&exported),
+        )
+        .map_err(|error| poetry_error(PoetryError::Export(error)))?;
 
-            let installed = tool_command::stream(
-                pip.command(&vars)
-                    .current_dir(&context.app_dir)
-                    .arg("--python")
-                    .arg(venv.python())
-                    .args([
-                        "install",
-                        "--require-hashes",
-                        "--no-deps",
-                        "--no-compile",
-                        "--requirement",
-                    ])
-                    .arg(&exported),
-            );
-            // Best effort: the file is rewritten by every install, it just needn't be cached.
-            let _ = std::fs::remove_file(&exported);
-            installed.map_err(|error| {
-                poetry_error(
-                    crate::source_build::SourceBuildFailure::from_output(
-                        "pip",
-                        &failure_output(&error),
-                    )
-                    .map_or(
-                        PoetryError::InstallDependencies(error),
-                        PoetryError::SourceBuild,
-                    ),
-                )
-            })?;
-            Ok(())
-        },
-    )?;
-    if !installed {
-        // The cache is only declared again, so that the platform keeps it for later builds.
-        pip_cache::prepare_pip_cache(context, python_version, false)?;
-    }
-    Ok(())
+        let installed = tool_command::stream(
+            pip.command(&vars)
+                .current_dir(&context.app_dir)
+                .arg("--python")
+                .arg(venv.python())
+                .args([
+                    "install",
+                    "--require-hashes",
+                    "--no-deps",
+                    "--no-compile",
+                    "--requirement",
+                ])
+                .arg(&exported),
+        );
+        // Best effort: the file is rewritten by every install, it just needn't be cached.
+        let _ = std::fs::remove_file(&exported);
+        installed.map_err(|error| {
+            poetry_error(dependencies_install_error(
+                "pip",
+                error,
+                PoetryError::SourceBuild,
+                PoetryError::InstallDependencies,
+            ))
+        })?;
+        Ok(())
+    })
 }
 
 fn poetry_error(error: PoetryError) -> BuildpackError {
@@ -173,7 +146,7 @@ fn poetry_error(error: PoetryError) -> BuildpackError {
 
 #[derive(Debug)]
 pub(crate) enum PoetryError {
-    InstallPoetry(CmdError),
+    InstallPoetry(ToolInstallError),
     /// pip failed to install the exported requirements.
     InstallDependencies(CmdError),
     /// pip failed to build a package of the lock from source.
@@ -199,7 +172,7 @@ impl PoetryError {
 
     pub(crate) fn message(&self) -> ErrorMessage {
         match self {
-            Self::InstallPoetry(error) => install_failed_message("Poetry", POETRY_VERSION, error),
+            Self::InstallPoetry(error) => error.message("Poetry", POETRY_VERSION),
             Self::InstallDependencies(error) => {
                 let command = style::command(redact_credentials(&error.name()));
                 ErrorMessage::new(
@@ -239,7 +212,8 @@ impl PoetryError {
                     {command} failed (see its output above).
 
                     Check that 'poetry export --only main' works locally with Poetry
-                    {POETRY_VERSION}; if it does, please open an issue with this output.
+                    {POETRY_VERSION} and poetry-plugin-export {POETRY_PLUGIN_EXPORT_VERSION}; if it
+                    does, please open an issue with this output.
                 ", command = style::command(redact_credentials(&error.name()))},
             ),
         }

@@ -15,9 +15,9 @@
 //!   resolve against the final URL.
 //! - `/index-with-only-pip/simple/`: a package index (PEP 503) that has pip, by redirecting to
 //!   `PyPI`'s page for it, and nothing else: a private index lacking the package managers.
-//! - `/index-with-a-tampered-uv/simple/uv/`: a page listing uv's amd64 wheel under its real name,
-//!   at `/index-with-a-tampered-uv/files/<name>`, whose contents are not uv's
-//!   ([`TAMPERED_UV_WHEEL`]).
+//! - `/tampered/<wheel>/simple/`: a package index that has every project of `PyPI` (redirecting
+//!   to its pages) except the one `<wheel>` (a wheel's file name) belongs to, whose page lists
+//!   only `<wheel>`, served with other bytes than `PyPI`'s: a mirror that changed a file.
 //!
 //! Every response closes the connection.
 
@@ -31,13 +31,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::thread;
 
-/// The file `/index-with-a-tampered-uv/` serves under the name of uv's amd64 wheel.
-pub(crate) const TAMPERED_UV_WHEEL: &[u8] = b"not uv's wheel\n";
-/// Its SHA-256.
-pub(crate) const TAMPERED_UV_WHEEL_SHA256: &str =
-    "bafc1a86615faef96431083738bccdb178cabe838e7994978838a2512145ea40";
-const TAMPERED_UV_WHEEL_NAME: &str =
-    "uv-0.13.8-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+/// What `/tampered/<wheel>/files/<wheel>` serves instead of the wheel.
+pub(crate) const TAMPERED_WHEEL: &[u8] = b"not the wheel PyPI has\n";
 
 /// A fault the server injects into archive downloads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -399,35 +394,55 @@ fn route(stream: TcpStream, path: &str, head_only: bool) -> std::io::Result<()> 
         ["index-with-only-pip", "simple", "pip", ""] => {
             redirect(stream, "https://pypi.org/simple/pip/")
         }
-        ["index-with-a-tampered-uv", rest @ ..] => tampered_uv_index(stream, path, rest, head_only),
+        ["tampered", wheel, rest @ ..] => tampered_index(stream, path, wheel, rest, head_only),
         _ => not_found(stream, path, head_only),
     }
 }
 
-/// `/index-with-a-tampered-uv/<rest>`: uv's project page, and the file it links to.
-fn tampered_uv_index(
+/// The routes under `/tampered/<wheel>/`: the index's pages (`simple/<project>/`) and the
+/// changed wheel (`files/<wheel>`).
+fn tampered_index(
     stream: TcpStream,
     path: &str,
+    wheel: &str,
     rest: &[&str],
     head_only: bool,
 ) -> std::io::Result<()> {
     match rest {
-        ["simple", "uv", ""] => {
-            let page = format!(
-                "<!DOCTYPE html>\n<html><body>\n<a href=\"../../files/{TAMPERED_UV_WHEEL_NAME}\">{TAMPERED_UV_WHEEL_NAME}</a>\n</body></html>\n"
-            );
-            respond(stream, 200, "OK", "text/html", page.as_bytes(), head_only)
+        ["simple", project, ""] => {
+            if normalized_project(project) == normalized_project(wheel_project(wheel)) {
+                let page = format!(
+                    "<!DOCTYPE html>\n<html><body>\n<a href=\"/tampered/{wheel}/files/{wheel}\">{wheel}</a>\n</body></html>\n"
+                );
+                respond(stream, 200, "OK", "text/html", page.as_bytes(), head_only)
+            } else {
+                redirect(stream, &format!("https://pypi.org/simple/{project}/"))
+            }
         }
-        ["files", name] if *name == TAMPERED_UV_WHEEL_NAME => respond(
+        ["files", file] if *file == wheel => respond(
             stream,
             200,
             "OK",
             "application/octet-stream",
-            TAMPERED_UV_WHEEL,
+            TAMPERED_WHEEL,
             head_only,
         ),
         _ => not_found(stream, path, head_only),
     }
+}
+
+/// The project a wheel's file name (`<name>-<version>-<tags>.whl`) belongs to, as written there.
+fn wheel_project(wheel: &str) -> &str {
+    wheel.split('-').next().unwrap_or_default()
+}
+
+/// A project name as the index compares it (PEP 503): lowercase, runs of `-`, `_` and `.` as `-`.
+fn normalized_project(name: &str) -> String {
+    name.split(['-', '_', '.'])
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+        .to_lowercase()
 }
 
 /// The real inventory with the fault's route as base: URLs stay relative, so they resolve to
