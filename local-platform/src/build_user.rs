@@ -82,17 +82,9 @@ impl BuildUser {
     /// touching only entries it doesn't already own (so their ctime stays as it was). Returns
     /// whether anything changed.
     pub(crate) fn ensure_owner(self, path: &Path) -> Result<bool, PlatformError> {
-        let metadata = match fs::symlink_metadata(path) {
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(error) => return Err(PlatformError::io("reading", path, &error)),
-            Ok(metadata) => metadata,
+        let Some((metadata, mut changed)) = self.ensure_owner_of_entry(path)? else {
+            return Ok(false);
         };
-        let mut changed = false;
-        if metadata.uid() != self.uid || metadata.gid() != self.gid {
-            std::os::unix::fs::lchown(path, Some(self.uid), Some(self.gid))
-                .map_err(|error| PlatformError::io("changing the owner of", path, &error))?;
-            changed = true;
-        }
         if metadata.is_dir() {
             let entries =
                 fs::read_dir(path).map_err(|error| PlatformError::io("reading", path, &error))?;
@@ -102,6 +94,25 @@ impl BuildUser {
             }
         }
         Ok(changed)
+    }
+
+    /// Gives `path` itself (not what is under it) to this user, unless it is theirs. Returns
+    /// its metadata from before and whether it changed, or `None` if there is no `path`.
+    pub(crate) fn ensure_owner_of_entry(
+        self,
+        path: &Path,
+    ) -> Result<Option<(fs::Metadata, bool)>, PlatformError> {
+        let metadata = match fs::symlink_metadata(path) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(PlatformError::io("reading", path, &error)),
+            Ok(metadata) => metadata,
+        };
+        let owned = metadata.uid() == self.uid && metadata.gid() == self.gid;
+        if !owned {
+            std::os::unix::fs::lchown(path, Some(self.uid), Some(self.gid))
+                .map_err(|error| PlatformError::io("changing the owner of", path, &error))?;
+        }
+        Ok(Some((metadata, !owned)))
     }
 
     /// Whether this user can read everything under `dir` (following symlinks, as running

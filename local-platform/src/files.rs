@@ -8,16 +8,30 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Copies `from` to `to` recursively, keeping symlinks as symlinks, file permissions and
-/// modification times (as unpacking a layer's tar does).
+/// modification times (as unpacking a layer's tar does), and, when run as root, owners (as
+/// root unpacking a layer's tar keeps the uid and gid of its headers).
 pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
+    copy_entry(from, to, rustix::process::geteuid().is_root())
+}
+
+fn copy_entry(from: &Path, to: &Path, keep_owner: bool) -> Result<(), PlatformError> {
+    use std::os::unix::fs::MetadataExt;
     let metadata =
         fs::symlink_metadata(from).map_err(|error| PlatformError::io("reading", from, &error))?;
     let mtime = FileTime::from_last_modification_time(&metadata);
+    let chown = || -> Result<(), PlatformError> {
+        if keep_owner {
+            std::os::unix::fs::lchown(to, Some(metadata.uid()), Some(metadata.gid()))
+                .map_err(|error| PlatformError::io("changing the owner of", to, &error))?;
+        }
+        Ok(())
+    };
     if metadata.file_type().is_symlink() {
         let target =
             fs::read_link(from).map_err(|error| PlatformError::io("reading", from, &error))?;
         std::os::unix::fs::symlink(&target, to)
             .map_err(|error| PlatformError::io("creating", to, &error))?;
+        chown()?;
         filetime::set_symlink_file_times(to, mtime, mtime)
             .map_err(|error| PlatformError::io("writing", to, &error))?;
     } else if metadata.is_dir() {
@@ -26,14 +40,21 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), PlatformError> {
             fs::read_dir(from).map_err(|error| PlatformError::io("reading", from, &error))?;
         for entry in entries {
             let entry = entry.map_err(|error| PlatformError::io("reading", from, &error))?;
-            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+            copy_entry(&entry.path(), &to.join(entry.file_name()), keep_owner)?;
         }
+        chown()?;
         filetime::set_file_times(to, mtime, mtime)
             .map_err(|error| PlatformError::io("writing", to, &error))?;
         fs::set_permissions(to, metadata.permissions())
             .map_err(|error| PlatformError::io("writing", to, &error))?;
     } else {
         fs::copy(from, to).map_err(|error| PlatformError::io("copying", from, &error))?;
+        chown()?;
+        // A chown clears the set-user-ID and set-group-ID bits.
+        if keep_owner && metadata.mode() & 0o6000 != 0 {
+            fs::set_permissions(to, metadata.permissions())
+                .map_err(|error| PlatformError::io("writing", to, &error))?;
+        }
         filetime::set_file_times(to, mtime, mtime)
             .map_err(|error| PlatformError::io("writing", to, &error))?;
     }
@@ -49,27 +70,45 @@ pub(crate) const NORMALIZED_MTIME: i64 = 315_532_801;
 /// too), as a layer unpacked from the image or the cache has it. Entries that already have
 /// it are left alone, so a tree normalised before (a restored layer) keeps its change times.
 pub(crate) fn normalise_mtimes(root: &Path) -> Result<(), PlatformError> {
-    let normalized = FileTime::from_unix_time(NORMALIZED_MTIME, 0);
-    let mut paths = vec![root.to_path_buf()];
-    paths.extend(
-        sorted_entries(root)?
-            .into_iter()
-            .map(|relative| root.join(relative)),
-    );
-    for path in paths {
-        let metadata = fs::symlink_metadata(&path)
-            .map_err(|error| PlatformError::io("reading", &path, &error))?;
-        if FileTime::from_last_modification_time(&metadata) == normalized {
-            continue;
-        }
-        let result = if metadata.file_type().is_symlink() {
-            filetime::set_symlink_file_times(&path, normalized, normalized)
-        } else {
-            filetime::set_file_times(&path, normalized, normalized)
-        };
-        result.map_err(|error| PlatformError::io("writing", &path, &error))?;
+    normalise_root(root)?;
+    for relative in sorted_entries(root)? {
+        normalised_metadata(&root.join(relative))?;
     }
     Ok(())
+}
+
+/// [`normalise_mtimes`] and then [`stamp_tree`], in one walk: each entry is normalised, then
+/// stamped as it is now.
+pub(crate) fn normalise_and_stamp(root: &Path) -> Result<Stamp, PlatformError> {
+    normalise_root(root)?;
+    let mut stamper = Stamper::default();
+    for relative in sorted_entries(root)? {
+        let metadata = normalised_metadata(&root.join(&relative))?;
+        stamper.add(&relative, &metadata);
+    }
+    Ok(stamper.finish())
+}
+
+fn normalise_root(root: &Path) -> Result<(), PlatformError> {
+    normalised_metadata(root).map(drop)
+}
+
+/// Gives `path` the exporter's [`NORMALIZED_MTIME`] unless it has it, and returns its
+/// metadata as it is then.
+fn normalised_metadata(path: &Path) -> Result<fs::Metadata, PlatformError> {
+    let normalized = FileTime::from_unix_time(NORMALIZED_MTIME, 0);
+    let metadata =
+        fs::symlink_metadata(path).map_err(|error| PlatformError::io("reading", path, &error))?;
+    if FileTime::from_last_modification_time(&metadata) == normalized {
+        return Ok(metadata);
+    }
+    let result = if metadata.file_type().is_symlink() {
+        filetime::set_symlink_file_times(path, normalized, normalized)
+    } else {
+        filetime::set_file_times(path, normalized, normalized)
+    };
+    result.map_err(|error| PlatformError::io("writing", path, &error))?;
+    fs::symlink_metadata(path).map_err(|error| PlatformError::io("reading", path, &error))
 }
 
 /// Moves `from` to `to` (a rename, or a copy and removal across file systems).
@@ -114,7 +153,7 @@ fn make_writable(path: &Path) {
 }
 
 /// Every entry under `root`, as sorted paths relative to `root`.
-fn sorted_entries(root: &Path) -> Result<Vec<PathBuf>, PlatformError> {
+pub(crate) fn sorted_entries(root: &Path) -> Result<Vec<PathBuf>, PlatformError> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PlatformError> {
         let entries =
             fs::read_dir(dir).map_err(|error| PlatformError::io("reading", dir, &error))?;
@@ -173,23 +212,72 @@ pub(crate) fn digest_tree(root: &Path) -> Result<(String, u64), PlatformError> {
     Ok((format!("sha256:{:x}", hasher.finalize()), bytes))
 }
 
+/// What [`stamp_tree`] found under a root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    /// The stamp proper (hex).
+    pub(crate) hash: String,
+    /// Bytes of the regular files.
+    pub(crate) bytes: u64,
+    owners: Owners,
+}
+
+/// Who owns the entries of a tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Owners {
+    /// There are no entries.
+    #[default]
+    NoEntries,
+    /// Every entry has this uid and gid.
+    One((u32, u32)),
+    /// Not all entries have the same.
+    Several,
+}
+
+impl Stamp {
+    /// Whether every entry is owned by `uid`:`gid`.
+    pub(crate) fn all_owned_by(&self, uid: u32, gid: u32) -> bool {
+        match self.owners {
+            Owners::NoEntries => true,
+            Owners::One(owner) => owner == (uid, gid),
+            Owners::Several => false,
+        }
+    }
+}
+
 /// A stamp of what is under `root` (not `root` itself): every entry's relative path, mode,
-/// size, mtime, ctime and inode, and the bytes of its regular files. Equal stamps mean no
-/// entry was added, removed, replaced, written or chmodded in between: userspace can set
-/// mtimes but not ctimes, and the kernel gives a change after a `stat` a newer ctime
+/// owner, size, mtime, ctime and inode, and the bytes of its regular files. Equal stamps mean
+/// no entry was added, removed, replaced, written, chmodded or chowned in between: userspace
+/// can set mtimes but not ctimes, and the kernel gives a change after a `stat` a newer ctime
 /// (multigrain timestamps). Cheap: it reads metadata, never contents.
-pub(crate) fn stamp_tree(root: &Path) -> Result<(String, u64), PlatformError> {
-    use std::os::unix::fs::MetadataExt;
-    let mut hasher = Sha256::new();
-    let mut bytes = 0_u64;
+pub(crate) fn stamp_tree(root: &Path) -> Result<Stamp, PlatformError> {
+    let mut stamper = Stamper::default();
     for relative in sorted_entries(root)? {
         let path = root.join(&relative);
         let metadata = fs::symlink_metadata(&path)
             .map_err(|error| PlatformError::io("reading", &path, &error))?;
-        hasher.update(relative.as_os_str().as_encoded_bytes());
-        hasher.update([0]);
+        stamper.add(&relative, &metadata);
+    }
+    Ok(stamper.finish())
+}
+
+/// Builds a [`Stamp`] from the entries of a tree, in sorted order.
+#[derive(Default)]
+struct Stamper {
+    hasher: Sha256,
+    bytes: u64,
+    owners: Owners,
+}
+
+impl Stamper {
+    fn add(&mut self, relative: &Path, metadata: &fs::Metadata) {
+        use std::os::unix::fs::MetadataExt;
+        self.hasher.update(relative.as_os_str().as_encoded_bytes());
+        self.hasher.update([0]);
         for number in [
             u64::from(metadata.mode()),
+            u64::from(metadata.uid()),
+            u64::from(metadata.gid()),
             metadata.len(),
             metadata.mtime().cast_unsigned(),
             metadata.mtime_nsec().cast_unsigned(),
@@ -198,13 +286,26 @@ pub(crate) fn stamp_tree(root: &Path) -> Result<(String, u64), PlatformError> {
             metadata.ino(),
             metadata.dev(),
         ] {
-            hasher.update(number.to_le_bytes());
+            self.hasher.update(number.to_le_bytes());
         }
         if metadata.is_file() {
-            bytes += metadata.len();
+            self.bytes += metadata.len();
+        }
+        let owner = (metadata.uid(), metadata.gid());
+        self.owners = match self.owners {
+            Owners::NoEntries => Owners::One(owner),
+            Owners::One(common) if common == owner => Owners::One(owner),
+            Owners::One(_) | Owners::Several => Owners::Several,
+        };
+    }
+
+    fn finish(self) -> Stamp {
+        Stamp {
+            hash: format!("{:x}", self.hasher.finalize()),
+            bytes: self.bytes,
+            owners: self.owners,
         }
     }
-    Ok((format!("{:x}", hasher.finalize()), bytes))
 }
 
 /// A digest of the trees' metadata (paths, kinds, sizes, modes, mtimes, symlink targets),
@@ -291,6 +392,61 @@ mod tests {
         let copy = dir.path().join("copy");
         copy_tree(&root, &copy).unwrap();
         assert_eq!(mtimes(&copy), [NORMALIZED_MTIME; 4]);
+    }
+
+    #[test]
+    fn normalising_and_stamping_in_one_walk_is_normalising_then_stamping() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("layer");
+        fs::create_dir_all(root.join("sub")).unwrap();
+        fs::write(root.join("sub/file"), "xy").unwrap();
+        std::os::unix::fs::symlink("sub/file", root.join("link")).unwrap();
+        let stamp = normalise_and_stamp(&root).unwrap();
+        assert_eq!(stamp, stamp_tree(&root).unwrap());
+        assert_eq!(stamp.bytes, 2);
+        assert_eq!(
+            fs::symlink_metadata(root.join("sub/file"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(315_532_801)
+        );
+        // Normalised already: nothing changes, not even a ctime.
+        assert_eq!(normalise_and_stamp(&root).unwrap(), stamp);
+        normalise_mtimes(&root).unwrap();
+        assert_eq!(stamp_tree(&root).unwrap(), stamp);
+    }
+
+    #[test]
+    fn a_stamp_tells_the_common_owner_and_sees_a_chown() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("layer");
+        fs::create_dir_all(root.join("sub")).unwrap();
+        fs::write(root.join("sub/file"), "x").unwrap();
+        let metadata = fs::metadata(root.join("sub/file")).unwrap();
+        let stamp = stamp_tree(&root).unwrap();
+        assert!(stamp.all_owned_by(metadata.uid(), metadata.gid()));
+        assert!(!stamp.all_owned_by(metadata.uid() + 1, metadata.gid()));
+        assert!(
+            stamp_tree(&root.join("sub"))
+                .unwrap()
+                .all_owned_by(metadata.uid(), metadata.gid())
+        );
+        let empty = dir.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        assert!(stamp_tree(&empty).unwrap().all_owned_by(1, 1));
+        if rustix::process::geteuid().is_root() {
+            // Root's copies keep owners, as root unpacking a tar does.
+            std::os::unix::fs::lchown(root.join("sub/file"), Some(1234), Some(1235)).unwrap();
+            let changed = stamp_tree(&root).unwrap();
+            assert_ne!(changed.hash, stamp.hash);
+            assert!(!changed.all_owned_by(metadata.uid(), metadata.gid()));
+            let copy = dir.path().join("copy");
+            copy_tree(&root, &copy).unwrap();
+            let copied = fs::metadata(copy.join("sub/file")).unwrap();
+            assert_eq!((copied.uid(), copied.gid()), (1234, 1235));
+        }
     }
 
     #[test]

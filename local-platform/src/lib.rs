@@ -10,11 +10,13 @@ pub mod launch_env;
 mod launcher;
 mod layers;
 mod output;
+mod pack;
 mod platform;
 mod sbom;
 mod spares;
 mod target;
 pub mod testing;
+mod timings;
 
 pub use build_user::{BuildUser, GROUP_ID_VAR, USER_ID_VAR};
 pub use buildpack::{Buildpack, package_crate, package_crate_once};
@@ -25,6 +27,7 @@ pub use platform::{
     BuildOutcome, BuildRequest, ExportSnapshot, LaunchImage, LayerSnapshot, Platform,
 };
 pub use target::Target;
+pub use timings::TIMINGS_VAR;
 
 use std::fmt;
 use std::path::Path;

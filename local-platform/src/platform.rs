@@ -12,7 +12,8 @@
 //! <work>/store/image/        the last exported image: image.json (its layers), app/,
 //!                            sbom/launch/<bp-id>/ (its SBOM layer)
 //! <work>/store/cache/        the build cache: cache.json (its layers), sbom/cache/<bp-id>/
-//! <work>/store/layers/<hex>/ the layers of both, by content digest
+//! <work>/store/layers/<hex>/ the layers of both, by content digest (`<hex>.pack`: a layer
+//!                            only cached, as one file)
 //! <work>/spare/<name>/       spare copies of stored layers (see `spares.rs`)
 //! <work>/cnb/buildpacks/<bp-id>/<version>/
 //!                            the buildpack, staged for a build user who can't read it
@@ -25,13 +26,16 @@ use crate::PlatformError;
 use crate::build_user::BuildUser;
 use crate::buildpack::Buildpack;
 use crate::files::{
-    copy_tree, digest_tree, fingerprint, move_tree, normalise_mtimes, remove_tree, stamp_tree,
+    copy_tree, digest_tree, fingerprint, move_tree, normalise_and_stamp, normalise_mtimes,
+    remove_tree, stamp_tree,
 };
 use crate::layers::{self, BuildOutputFiles, LayerTypes, Process};
 use crate::output::Output;
+use crate::pack::{pack_tree, unpack_tree};
 use crate::sbom::{self, SbomFile};
 use crate::spares::Spares;
 use crate::target::Target;
+use crate::timings::timed;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -287,10 +291,28 @@ impl Platform {
         self.store_dir().join("layers")
     }
 
-    /// Where the stored layer with digest `sha` is.
+    /// Where the stored layer with digest `sha` is, as a dir (a launch layer).
     fn stored_layer_dir(&self, sha: &str) -> PathBuf {
         self.stored_layers_dir()
             .join(sha.strip_prefix("sha256:").unwrap_or(sha))
+    }
+
+    /// Where the stored layer with digest `sha` is, as one file (a layer only cached; see
+    /// `pack.rs`).
+    fn stored_layer_pack(&self, sha: &str) -> PathBuf {
+        let hex = sha.strip_prefix("sha256:").unwrap_or(sha);
+        self.stored_layers_dir()
+            .join(format!("{hex}{STORED_PACK_SUFFIX}"))
+    }
+
+    /// Copies the stored layer with digest `sha` to `to`, from its dir or its pack.
+    fn copy_stored_layer(&self, sha: &str, to: &Path) -> Result<(), PlatformError> {
+        let dir = self.stored_layer_dir(sha);
+        if dir.is_dir() {
+            copy_tree(&dir, to)
+        } else {
+            unpack_tree(&self.stored_layer_pack(sha), to)
+        }
     }
 
     /// The last exported image, if any.
@@ -313,7 +335,10 @@ impl Platform {
         request: &BuildRequest,
         output: &Output,
     ) -> Result<BuildOutcome, PlatformError> {
-        self.prepare_workspace(request)?;
+        timed(
+            || "prepare workspace".into(),
+            || self.prepare_workspace(request),
+        )?;
         let previous_image = self.read_image()?;
 
         output.line("===> ANALYZING");
@@ -325,7 +350,7 @@ impl Platform {
         }
 
         output.line("===> DETECTING");
-        let plan_entries = match self.detect(output)? {
+        let plan_entries = match timed(|| "detect".into(), || self.detect(output))? {
             DetectResult::Pass(entries) => entries,
             DetectResult::Fail { code } => return Ok(failed(output, code)),
         };
@@ -346,13 +371,19 @@ impl Platform {
             self.hand_over_layers_dir(&BTreeMap::new())?;
             BTreeMap::new()
         } else {
-            self.restore(previous_image.as_ref(), &bp_layers_dir, output)?
+            timed(
+                || "restore".into(),
+                || self.restore(previous_image.as_ref(), &bp_layers_dir, output),
+            )?
         };
 
         output.line("===> BUILDING");
         let plan_path = self.work_dir.join("tmp").join("plan.toml");
         write_buildpack_plan(&plan_path, &plan_entries)?;
-        let status = self.run_build(&bp_layers_dir, &plan_path, output)?;
+        let status = timed(
+            || "bin/build".into(),
+            || self.run_build(&bp_layers_dir, &plan_path, output),
+        )?;
         if !status.success() {
             let reason = status.code().map_or_else(
                 || String::from("signal: killed"),
@@ -378,13 +409,18 @@ impl Platform {
             };
 
         output.line("===> EXPORTING");
-        match self.export(
-            request,
-            previous_image.as_ref(),
-            &build_output,
-            &sboms,
-            &restored,
-            output,
+        match timed(
+            || "export".into(),
+            || {
+                self.export(
+                    request,
+                    previous_image.as_ref(),
+                    &build_output,
+                    &sboms,
+                    &restored,
+                    output,
+                )
+            },
         ) {
             Ok(export) => {
                 output.line(&format!(
@@ -409,7 +445,10 @@ impl Platform {
         if self.image_dir().join("layers").exists() || self.cache_dir().join("layers").exists() {
             remove_tree(&self.store_dir())?;
         }
-        Spares::load(&self.work_dir).park(&self.buildpack_layers_dir())?;
+        timed(
+            || "  park spares".into(),
+            || Spares::load(&self.work_dir).park(&self.buildpack_layers_dir()),
+        )?;
         for dir in [
             "app",
             "layers",
@@ -419,7 +458,10 @@ impl Platform {
             STAGED_BUILDPACKS,
             MATERIALISED_MARKER,
         ] {
-            remove_tree(&self.work_dir.join(dir))?;
+            timed(
+                || format!("  remove {dir}"),
+                || remove_tree(&self.work_dir.join(dir)),
+            )?;
         }
         let app_source = request
             .app_dir
@@ -431,7 +473,10 @@ impl Platform {
                 app_source.display()
             )));
         }
-        copy_tree(&app_source, &self.app_dir())?;
+        timed(
+            || "  copy app".into(),
+            || copy_tree(&app_source, &self.app_dir()),
+        )?;
         let env_dir = self.work_dir.join("platform").join("env");
         for dir in [
             env_dir.clone(),
@@ -453,7 +498,10 @@ impl Platform {
         if self.read_only_home {
             set_mode(&self.home_dir(), 0o555)?;
         }
-        self.hand_over_workspace()
+        timed(
+            || "  hand over workspace".into(),
+            || self.hand_over_workspace(),
+        )
     }
 
     /// With a build user: what the phases write becomes theirs (the app dir, `HOME`, the plan
@@ -749,30 +797,50 @@ impl Platform {
         for (name, sha) in data_from_cache {
             output.line(&format!("Restoring data for \"{bp_id}:{name}\" from cache"));
             let dir = bp_layers_dir.join(name);
-            let mut stamp = if let Some(stamp) = spares.take(name, sha, &dir)? {
+            let taken = timed(
+                || format!("  take spare {name}"),
+                || spares.take(name, sha, &dir),
+            )?;
+            let mut stamp = if let Some(stamp) = taken {
                 stamp
             } else {
-                copy_tree(&self.stored_layer_dir(sha), &dir)?;
-                stamp_tree(&dir)?.0
+                timed(
+                    || format!("  copy stored {name}"),
+                    || self.copy_stored_layer(sha, &dir),
+                )?;
+                stamp_tree(&dir)?
             };
             // The restorer runs as the build user (lifecycle `restorer.go`: `EnsureOwner` of
-            // the layers dir, then `RunAs`): restored files are theirs. The stamp is taken
-            // after the chown, which changes ctimes.
-            if let Some(user) = self.build_user
-                && user.ensure_owner(&dir)?
-            {
-                stamp = stamp_tree(&dir)?.0;
+            // the layers dir, then `RunAs`): restored files are theirs. The stamp tells whether
+            // the entries all are already (a copy kept from the last build, or of a layer the
+            // build user wrote), so only the layer dir itself needs a look; if not, they are
+            // chowned and stamped again (a chown changes ctimes).
+            if let Some(user) = self.build_user {
+                timed(
+                    || format!("  ensure owner {name}"),
+                    || {
+                        if stamp.all_owned_by(user.uid, user.gid) {
+                            user.ensure_owner_of_entry(&dir)?;
+                        } else if user.ensure_owner(&dir)? {
+                            stamp = stamp_tree(&dir)?;
+                        }
+                        Ok::<_, PlatformError>(())
+                    },
+                )?;
             }
             restored.insert(
                 name.clone(),
                 RestoredLayer {
                     sha: sha.clone(),
-                    stamp,
+                    stamp: stamp.hash,
                 },
             );
         }
         restore_store_toml(previous_image, bp_layers_dir)?;
-        self.hand_over_layers_dir(&restored)?;
+        timed(
+            || "  hand over layers dir".into(),
+            || self.hand_over_layers_dir(&restored),
+        )?;
         Ok(restored)
     }
 
@@ -877,8 +945,13 @@ impl Platform {
         let (image_layers, snapshots) =
             self.export_launch_layers(previous_image, build_output, restored, &mut spares, output)?;
         self.export_launch_sboms(sboms, &image_layers, &new_image_dir, output)?;
-        normalise_mtimes(&self.app_dir())?;
-        move_tree(&self.app_dir(), &new_image_dir.join("app"))?;
+        timed(
+            || "  app layer".into(),
+            || {
+                normalise_mtimes(&self.app_dir())?;
+                move_tree(&self.app_dir(), &new_image_dir.join("app"))
+            },
+        )?;
         output.line("Adding 1/1 app layer(s)");
         if let Some(process) = build_output
             .processes
@@ -924,15 +997,23 @@ impl Platform {
                 layers: cache_layers.clone(),
             },
         )?;
-        swap_in(&new_image_dir, &self.image_dir())?;
-        swap_in(&new_cache_dir, &self.cache_dir())?;
+        timed(
+            || "  swap in".into(),
+            || {
+                swap_in(&new_image_dir, &self.image_dir())?;
+                swap_in(&new_cache_dir, &self.cache_dir())
+            },
+        )?;
 
         let in_use: BTreeMap<&String, &String> = image_layers
             .iter()
             .chain(&cache_layers)
             .map(|(name, layer)| (name, &layer.sha))
             .collect();
-        self.remove_unused_stored_layers(&in_use.values().copied().collect())?;
+        timed(
+            || "  remove unused".into(),
+            || self.remove_unused_stored_layers(&in_use.values().copied().collect()),
+        )?;
         spares.retain(&in_use)?;
         spares.save()?;
         Ok(export)
@@ -1014,29 +1095,47 @@ impl Platform {
     /// Puts the layer dir `name`, as the build left it, into the layer store, and returns its
     /// digest and bytes. A restored layer the build left as it was is the stored layer it came
     /// from (no need to read its files again). A layer the store already holds stays in the
-    /// work dir as a spare copy of it.
+    /// work dir as a spare copy of it. A new launch layer is moved into the store (launching
+    /// makes the copy that the next restore takes); a new layer that is only cached is packed
+    /// into one file there and its dir kept as the spare, as only the next restore would
+    /// copy it back.
     fn store_built_layer(
         &self,
         name: &str,
+        launch: bool,
         restored: &BTreeMap<String, RestoredLayer>,
         spares: &mut Spares,
     ) -> Result<(String, u64), PlatformError> {
         let dir = self.buildpack_layers_dir().join(name);
         // The exporter and the cacher write layers with normalised mtimes (a no-op for a
-        // restored layer, which already has them).
-        normalise_mtimes(&dir)?;
-        let (stamp, bytes) = stamp_tree(&dir)?;
+        // restored layer, which already has them); the stamp is taken in the same walk.
+        let stamp = timed(
+            || format!("  normalise and stamp {name}"),
+            || normalise_and_stamp(&dir),
+        )?;
         let digest = match restored.get(name) {
-            Some(restored) if restored.stamp == stamp => restored.sha.clone(),
-            _ => digest_tree(&dir)?.0,
+            Some(restored) if restored.stamp == stamp.hash => restored.sha.clone(),
+            _ => timed(|| format!("  digest {name}"), || digest_tree(&dir))?.0,
         };
         let stored = self.stored_layer_dir(&digest);
-        if stored.is_dir() {
-            spares.keep(name, &digest, stamp, &dir)?;
-        } else {
-            move_tree(&dir, &stored)?;
-        }
-        Ok((digest, bytes))
+        let pack = self.stored_layer_pack(&digest);
+        timed(
+            || format!("  keep or store {name}"),
+            || {
+                if stored.is_dir() || (!launch && pack.is_file()) {
+                    spares.keep(name, &digest, stamp.hash.clone(), &dir)
+                } else if launch {
+                    move_tree(&dir, &stored)
+                } else {
+                    let partial = pack.with_extension("partial");
+                    pack_tree(&dir, &partial)?;
+                    fs::rename(&partial, &pack)
+                        .map_err(|error| PlatformError::io("writing", &pack, &error))?;
+                    spares.keep(name, &digest, stamp.hash.clone(), &dir)
+                }
+            },
+        )?;
+        Ok((digest, stamp.bytes))
     }
 
     /// The stored layer with digest `sha`, for a layer the build kept from before without its
@@ -1058,7 +1157,9 @@ impl Platform {
             fs::read_dir(&dir).map_err(|error| PlatformError::io("reading", &dir, &error))?;
         for entry in entries {
             let entry = entry.map_err(|error| PlatformError::io("reading", &dir, &error))?;
-            let sha = format!("sha256:{}", entry.file_name().to_string_lossy());
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let hex = name.strip_suffix(STORED_PACK_SUFFIX).unwrap_or(&name);
+            let sha = format!("sha256:{hex}");
             if !in_use.contains(&sha) {
                 remove_tree(&entry.path())?;
             }
@@ -1087,10 +1188,10 @@ impl Platform {
             let name = &layer.name;
             let previous = previous_image.and_then(|image| image.layers.get(name));
             let (digest, bytes) = if layer.has_dir {
-                self.store_built_layer(name, restored, spares)?
+                self.store_built_layer(name, true, restored, spares)?
             } else if let Some(previous) = previous {
                 let stored = self.reused_stored_layer(&previous.sha)?;
-                (previous.sha.clone(), stamp_tree(&stored)?.1)
+                (previous.sha.clone(), stamp_tree(&stored)?.bytes)
             } else {
                 return Err(PlatformError::new(format!(
                     "failed to export layers: cannot reuse '{bp_id}:{name}', previous image has no metadata for layer '{bp_id}:{name}'"
@@ -1138,9 +1239,11 @@ impl Platform {
             let digest = if let Some(exported) = image_layers.get(name) {
                 exported.sha.clone()
             } else if layer.has_dir {
-                self.store_built_layer(name, restored, spares)?.0
+                self.store_built_layer(name, false, restored, spares)?.0
             } else if let Some(previous) = previous {
-                self.reused_stored_layer(&previous.sha)?;
+                if !self.stored_layer_pack(&previous.sha).is_file() {
+                    self.reused_stored_layer(&previous.sha)?;
+                }
                 previous.sha.clone()
             } else {
                 continue;
@@ -1194,7 +1297,7 @@ impl Platform {
             let dir = bp_layers_dir.join(name);
             if spares.take(name, &layer.sha, &dir)?.is_none() {
                 copy_tree(&self.stored_layer_dir(&layer.sha), &dir)?;
-                spares.record(name, &layer.sha, stamp_tree(&dir)?.0)?;
+                spares.record(name, &layer.sha, stamp_tree(&dir)?.hash)?;
             }
         }
         spares.save()?;
@@ -1229,6 +1332,9 @@ impl Platform {
         })
     }
 }
+
+/// The file name suffix of a stored layer kept as one file (`pack.rs`).
+const STORED_PACK_SUFFIX: &str = ".pack";
 
 /// `<work>/<marker>`: `<image id> <fingerprint>` of the last materialisation.
 const MATERIALISED_MARKER: &str = "materialised";

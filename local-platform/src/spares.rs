@@ -12,7 +12,7 @@
 //! `<work>/layers/<bp>/<name>`. The records are in `<work>/spare.json`.
 
 use crate::PlatformError;
-use crate::files::{move_tree, remove_tree, stamp_tree};
+use crate::files::{Stamp, move_tree, remove_tree, stamp_tree};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
@@ -74,13 +74,14 @@ impl Spares {
     }
 
     /// Moves the spare copy of `name` to `to` if it still holds exactly the stored layer
-    /// `sha`, and returns its stamp. A spare that no longer does is removed.
+    /// `sha` (its stamp is the recorded one), and returns that stamp. A spare that no longer does
+    /// is removed.
     pub(crate) fn take(
         &self,
         name: &str,
         sha: &str,
         to: &Path,
-    ) -> Result<Option<String>, PlatformError> {
+    ) -> Result<Option<Stamp>, PlatformError> {
         let spare = self.dir.join(name);
         let Some(record) = self.records.get(name) else {
             return Ok(None);
@@ -91,12 +92,13 @@ impl Spares {
         if record.sha != sha {
             return Ok(None);
         }
-        if stamp_tree(&spare)?.0 != record.stamp {
+        let stamp = stamp_tree(&spare)?;
+        if stamp.hash != record.stamp {
             remove_tree(&spare)?;
             return Ok(None);
         }
         move_tree(&spare, to)?;
-        Ok(Some(record.stamp.clone()))
+        Ok(Some(stamp))
     }
 
     /// Records that the copy of `name` in use (at its place in a layers dir) holds exactly the
@@ -172,9 +174,9 @@ mod tests {
         let in_use = work.path().join("layers/venv");
         layer(&in_use);
         let mut spares = Spares::load(work.path());
-        let (stamp, _) = stamp_tree(&in_use).unwrap();
+        let stamp = stamp_tree(&in_use).unwrap();
         spares
-            .keep("venv", "sha256:a", stamp.clone(), &in_use)
+            .keep("venv", "sha256:a", stamp.hash.clone(), &in_use)
             .unwrap();
         spares.save().unwrap();
         assert!(!in_use.exists());
@@ -196,7 +198,7 @@ mod tests {
         layer(&in_use);
         let mut spares = Spares::load(work.path());
         spares
-            .record("venv", "sha256:a", stamp_tree(&in_use).unwrap().0)
+            .record("venv", "sha256:a", stamp_tree(&in_use).unwrap().hash)
             .unwrap();
         // Same size, and the mtime put back: only the ctime tells.
         let mtime = fs::metadata(in_use.join("bin/tool"))
@@ -224,7 +226,7 @@ mod tests {
         let in_use = work.path().join("layers/old");
         layer(&in_use);
         let mut spares = Spares::load(work.path());
-        let (stamp, _) = stamp_tree(&in_use).unwrap();
+        let stamp = stamp_tree(&in_use).unwrap().hash;
         spares.keep("old", "sha256:a", stamp, &in_use).unwrap();
         spares.retain(&BTreeMap::new()).unwrap();
         assert!(!work.path().join("spare/old").exists());
