@@ -35,7 +35,7 @@ fn dependencies_are_installed_reused_and_updated_in_place() {
         assert_contains!(out, NO_LOCKFILE_WARNING);
         assert_contains!(
             out,
-            "/community_python/venv/bin/python install --no-compile \"six==1.17.0\" \"typing-extensions==4.15.0\"`"
+            "/pip/__pip-runner__.py install --no-compile \"six==1.17.0\" \"typing-extensions==4.15.0\"`"
         );
         assert_contains!(out, "Successfully installed six-1.17.0 typing-extensions-4.15.0");
         let shell = context.run_shell_command(
@@ -92,7 +92,7 @@ fn a_project_with_a_build_system_is_installed_then_updated_by_uv() {
         assert_contains!(out, NO_LOCKFILE_WARNING);
         assert_contains!(
             out,
-            "/community_python/venv/bin/python install --no-compile .`"
+            "/pip/__pip-runner__.py install --no-compile .`"
         );
         assert_contains!(out, "Successfully installed buildapp-1.0.0 six-1.17.0");
         let report = "python -c 'import importlib.metadata as m; print(m.version(\"buildapp\"), m.version(\"six\"))'";
