@@ -151,6 +151,14 @@ fn benchmark(options: &Options) -> Result<ExitCode, String> {
         "Load average (1, 5, 15 min) before: {load_before}; after: {}. The machine may be shared.",
         machine::load_average()
     ));
+    notes.push(
+        "Work dirs of earlier runs are moved aside and deleted after the last build, not before \
+         a cold build (on ext4, file creation is several times slower right after mass deletion)."
+            .to_string(),
+    );
+    if let Err(message) = bench.empty_trash() {
+        eprintln!("build_speed: {message}");
+    }
 
     let checks = report::check_targets(&results);
     let header = report::Header {
