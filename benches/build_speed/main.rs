@@ -152,8 +152,8 @@ fn benchmark(options: &Options) -> Result<ExitCode, String> {
         machine::load_average()
     ));
     notes.push(
-        "Work dirs of earlier runs are moved aside and deleted after the last build, not before \
-         a cold build (on ext4, file creation is several times slower right after mass deletion)."
+        "Work dirs of earlier runs are moved aside and deleted after the last build, not right \
+         before a cold build."
             .to_string(),
     );
     if let Err(message) = bench.empty_trash() {

@@ -35,11 +35,10 @@ impl Bench {
         self.scratch_dir.join("trash")
     }
 
-    /// Moves `path` (if it exists) into the trash instead of deleting it. Deleting a work dir's
-    /// tens of thousands of files right before a cold build made that build's own file creation
-    /// several times slower on ext4 (which skips the inodes freed in the last minute when it
-    /// allocates new ones): the runtime unpack took 1.2-1.8 s instead of 0.25 s, a cost of the
-    /// benchmark's clean-up, not of the build.
+    /// Moves `path` (if it exists) into the trash instead of deleting it: deleting a work dir is
+    /// the benchmark's clean-up, not part of any build, and deleting its tens of thousands of
+    /// files right before a cold build can slow that build's own file creation (ext4 passes over
+    /// inodes freed in the last minute or so when it allocates new ones).
     fn discard(&self, path: &Path, name: &str) -> Result<(), String> {
         if fs::symlink_metadata(path).is_err() {
             return Ok(());
