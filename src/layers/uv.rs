@@ -253,6 +253,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_architecture_without_a_uv_wheel_is_named() {
+        assert_eq!(uv_wheel("ppc64le"), None);
+        assert_eq!(
+            UvError::NoWheel {
+                arch: "ppc64le".to_string()
+            }
+            .message()
+            .render(),
+            indoc::indoc! {"
+                Error: Unable to install uv 0.13.8 on ppc64le
+
+                The buildpack has uv for the amd64 and arm64 architectures only, and this
+                build targets ppc64le.
+
+                Build for amd64 or arm64, or use pip or Poetry for this app (a
+                requirements.txt or a poetry.lock instead of uv.lock)."}
+        );
+        assert_eq!(
+            uv_wheel("arm64").map(|(name, _)| name),
+            Some(
+                "uv-0.13.8-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.musllinux_1_1_aarch64.whl"
+                    .to_string()
+            )
+        );
+    }
+
+    #[test]
     fn messages() {
         assert_eq!(
             UvError::LockfileOutOfSync.message().render(),
