@@ -16,6 +16,7 @@ use crate::inventory::Artifact;
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, Permissions};
 use flate2::read::GzDecoder;
+use std::collections::HashSet;
 use std::fs::{self, File, FileTimes};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -31,6 +32,8 @@ pub(crate) fn unpack_runtime(archive: &Path, layer_dir: &Path) -> Result<(), Unp
         open_layer(layer_dir).map_err(|error| UnpackProblem::Write(layer_dir.into(), error))?;
     let file = File::open(archive).map_err(UnpackProblem::Read)?;
     let mut tar = tar::Archive::new(GzDecoder::new(io::BufReader::new(file)));
+    let mut tree =
+        Unpacked::start(&root).map_err(|error| UnpackProblem::Write(layer_dir.into(), error))?;
     for entry in tar.entries().map_err(UnpackProblem::Read)? {
         let mut entry = entry.map_err(UnpackProblem::Read)?;
         let raw_path = entry.path().map_err(UnpackProblem::Read)?.into_owned();
@@ -39,21 +42,24 @@ pub(crate) fn unpack_runtime(archive: &Path, layer_dir: &Path) -> Result<(), Unp
             continue;
         }
         let relative = layer_relative(&raw_path)?;
+        if is_left_out(&relative) {
+            continue;
+        }
         let destination = layer_dir.join(&relative);
-        refuse_symlinked_ancestors(&root, &relative)?;
+        tree.refuse_symlinked_ancestors(&relative)?;
         let mode = entry.header().mode().map_err(UnpackProblem::Read)? & 0o777;
         let write_error = |error| UnpackProblem::Write(destination.clone(), error);
         if entry_type.is_dir() {
             if relative.as_os_str().is_empty() {
                 continue;
             }
-            if is_symlink(&root, &relative) {
+            if tree.links.contains(&relative) {
                 return Err(UnpackProblem::UnsafeEntry(
                     raw_path,
                     "it would be written through a symlink",
                 ));
             }
-            root.create_dir_all(&relative).map_err(write_error)?;
+            tree.create_dir_all(&root, &relative).map_err(write_error)?;
             root.set_permissions(&relative, permissions(mode | 0o700))
                 .map_err(write_error)?;
             continue;
@@ -65,11 +71,13 @@ pub(crate) fn unpack_runtime(archive: &Path, layer_dir: &Path) -> Result<(), Unp
             ));
         }
         if let Some(parent) = relative.parent().filter(|p| !p.as_os_str().is_empty()) {
-            root.create_dir_all(parent).map_err(write_error)?;
+            tree.create_dir_all(&root, parent).map_err(write_error)?;
         }
-        remove_if_present(&root, &relative).map_err(write_error)?;
+        tree.remove_if_present(&root, &relative)
+            .map_err(write_error)?;
         if entry_type.is_file() {
             let mut file = root.create(&relative).map_err(write_error)?.into_std();
+            tree.others.insert(relative.clone());
             io::copy(&mut entry, &mut file).map_err(UnpackProblem::Read)?;
             file.set_permissions(fs::Permissions::from_mode(mode))
                 .map_err(write_error)?;
@@ -84,12 +92,13 @@ pub(crate) fn unpack_runtime(archive: &Path, layer_dir: &Path) -> Result<(), Unp
             check_symlink_target(&relative, &target)
                 .map_err(|reason| UnpackProblem::UnsafeEntry(raw_path.clone(), reason))?;
             root.symlink(&target, &relative).map_err(write_error)?;
+            tree.links.insert(relative.clone());
             // What it resolves to through the links unpacked so far; the links unpacked after it
             // are checked at the end.
             check_resolves_inside(&root, &relative)?;
         } else if entry_type.is_hard_link() {
             let target = layer_relative(&link_name(&entry, &raw_path)?)?;
-            refuse_symlinked_ancestors(&root, &target)?;
+            tree.refuse_symlinked_ancestors(&target)?;
             if target.as_os_str().is_empty()
                 || !root
                     .symlink_metadata(&target)
@@ -102,6 +111,7 @@ pub(crate) fn unpack_runtime(archive: &Path, layer_dir: &Path) -> Result<(), Unp
             }
             root.hard_link(&target, &root, &relative)
                 .map_err(write_error)?;
+            tree.others.insert(relative.clone());
         } else {
             return Err(UnpackProblem::UnsafeEntry(
                 raw_path,
@@ -114,17 +124,112 @@ pub(crate) fn unpack_runtime(archive: &Path, layer_dir: &Path) -> Result<(), Unp
     check_every_link(&root, Path::new(""))
 }
 
+/// The runtime's own pip (its package, its `.dist-info` and its `bin/pip*` commands) and the
+/// `EXTERNALLY-MANAGED` marker, which [`tidy_runtime`] would remove (see there why): they are
+/// left out as the archive is read instead, so that a third of the archive's files (490 of a
+/// runtime's 1500) are neither written nor then deleted. Deleting them made the files written
+/// next, the standard library's bytecode, slower to create.
+fn is_left_out(relative: &Path) -> bool {
+    let parts: Vec<&std::ffi::OsStr> = relative.iter().collect();
+    let is_stdlib = |part: &std::ffi::OsStr| part.to_string_lossy().starts_with("python3.");
+    match parts.as_slice() {
+        [bin, command] if *bin == "bin" => {
+            let command = command.to_string_lossy();
+            command == "pip" || command == "pip3" || command.starts_with("pip3.")
+        }
+        [lib, stdlib, marker] if *lib == "lib" && is_stdlib(stdlib) => {
+            *marker == "EXTERNALLY-MANAGED"
+        }
+        [lib, stdlib, site_packages, name, ..]
+            if *lib == "lib" && is_stdlib(stdlib) && *site_packages == "site-packages" =>
+        {
+            is_bundled_pip(&name.to_string_lossy())
+        }
+        _ => false,
+    }
+}
+
+/// `pip` or `pip-<version>.dist-info`, in `site-packages`.
+fn is_bundled_pip(name: &str) -> bool {
+    name == "pip" || (name.starts_with("pip-") && name.ends_with(".dist-info"))
+}
+
+/// What the unpack has put in the layer so far, kept in memory so that each entry's checks
+/// (is an ancestor a symlink? is the path taken? does the parent exist?) cost no system call:
+/// looking each one up in the layer made unpacking a 1500-file runtime take 16 calls a file
+/// (0.7 s against `tar`'s 0.6 s). It is exact because the layer is emptied first, and every
+/// change to the layer goes through it.
+struct Unpacked {
+    /// Directories, the layer's own (`""`) among them.
+    dirs: HashSet<PathBuf>,
+    links: HashSet<PathBuf>,
+    /// Files and hard links.
+    others: HashSet<PathBuf>,
+}
+
+impl Unpacked {
+    /// Empties the layer (never following a link out of it).
+    fn start(root: &Dir) -> io::Result<Self> {
+        for entry in root.entries()? {
+            let name = PathBuf::from(entry?.file_name());
+            remove_if_present(root, &name)?;
+        }
+        Ok(Self {
+            dirs: HashSet::from([PathBuf::new()]),
+            links: HashSet::new(),
+            others: HashSet::new(),
+        })
+    }
+
+    /// Refuses to write through a symlink that an earlier entry created.
+    fn refuse_symlinked_ancestors(&self, relative: &Path) -> Result<(), UnpackProblem> {
+        if relative
+            .ancestors()
+            .skip(1)
+            .any(|ancestor| self.links.contains(ancestor))
+        {
+            return Err(UnpackProblem::UnsafeEntry(
+                Path::new("python").join(relative),
+                "it would be written through a symlink",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Creates the directory and its missing ancestors. (No ancestor is a link: the caller
+    /// refused those.)
+    fn create_dir_all(&mut self, root: &Dir, relative: &Path) -> io::Result<()> {
+        if self.dirs.contains(relative) {
+            return Ok(());
+        }
+        if let Some(parent) = relative.parent() {
+            self.create_dir_all(root, parent)?;
+        }
+        root.create_dir(relative)?;
+        self.dirs.insert(relative.to_path_buf());
+        Ok(())
+    }
+
+    /// Removes whatever an earlier entry put at `relative` (a directory with all it holds).
+    fn remove_if_present(&mut self, root: &Dir, relative: &Path) -> io::Result<()> {
+        if self.dirs.contains(relative) {
+            root.remove_dir_all(relative)?;
+            for set in [&mut self.dirs, &mut self.links, &mut self.others] {
+                set.retain(|path| !path.starts_with(relative));
+            }
+        } else if self.links.remove(relative) || self.others.remove(relative) {
+            root.remove_file(relative)?;
+        }
+        Ok(())
+    }
+}
+
 fn open_layer(layer_dir: &Path) -> io::Result<Dir> {
     Dir::open_ambient_dir(layer_dir, ambient_authority())
 }
 
 fn permissions(mode: u32) -> Permissions {
     Permissions::from_std(fs::Permissions::from_mode(mode))
-}
-
-fn is_symlink(root: &Dir, relative: &Path) -> bool {
-    root.symlink_metadata(relative)
-        .is_ok_and(|metadata| metadata.file_type().is_symlink())
 }
 
 fn link_name<R: io::Read>(
@@ -235,25 +340,6 @@ fn check_every_link(root: &Dir, dir: &Path) -> Result<(), UnpackProblem> {
     Ok(())
 }
 
-/// Refuses to write through a symlink that an earlier entry created.
-fn refuse_symlinked_ancestors(root: &Dir, relative: &Path) -> Result<(), UnpackProblem> {
-    let mut path = PathBuf::new();
-    let mut components = relative.components().peekable();
-    while let Some(component) = components.next() {
-        if components.peek().is_none() {
-            break;
-        }
-        path.push(component);
-        if is_symlink(root, &path) {
-            return Err(UnpackProblem::UnsafeEntry(
-                Path::new("python").join(relative),
-                "it would be written through a symlink",
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Removes the file, link or directory tree at `relative` in the layer, if there is one. A link
 /// is removed, never followed.
 fn remove_if_present(root: &Dir, relative: &Path) -> io::Result<()> {
@@ -302,7 +388,8 @@ pub(super) fn tidy_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), 
     }
     // The runtime's bundled pip is removed: the buildpack installs a pinned pip of its own, and
     // two pips (one on PATH, one importable) would disagree. `ensurepip` keeps its wheel, so
-    // `python -m venv` still works.
+    // `python -m venv` still works. (Unpacking leaves them out already; an archive unpacked some
+    // other way may still hold them.)
     for name in ["pip", "pip3", &format!("pip{version}")] {
         remove_if_present(&root, &Path::new("bin").join(name)).map_err(io_error)?;
     }
@@ -312,7 +399,7 @@ pub(super) fn tidy_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), 
             let entry = entry.map_err(io_error)?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name == "pip" || (name.starts_with("pip-") && name.ends_with(".dist-info")) {
+            if is_bundled_pip(&name) {
                 remove_if_present(&root, &site_packages.join(entry.file_name()))
                     .map_err(io_error)?;
             }
@@ -546,6 +633,61 @@ mod tests {
     }
 
     #[test]
+    fn later_entries_replace_earlier_ones_without_writing_through_links() {
+        // A link that replaces a directory is a link from then on.
+        assert_eq!(
+            refused(&[
+                Item::Dir("python/lib/"),
+                Item::File("python/lib/a", b"a", 0o644),
+                Item::Symlink("python/lib", "."),
+                Item::File("python/lib/x", b"x", 0o644),
+            ]),
+            (
+                "python/lib/x".into(),
+                "it would be written through a symlink"
+            )
+        );
+        let (layer, result) = unpack(&[
+            Item::File("python/a", b"first", 0o644),
+            Item::File("python/a", b"second", 0o644),
+            Item::Symlink("python/b", "a"),
+            Item::File("python/b", b"no longer a link", 0o644),
+            Item::Dir("python/c/"),
+            Item::File("python/c/inner", b"", 0o644),
+            Item::File("python/c", b"no longer a directory", 0o644),
+        ]);
+        result.unwrap();
+        let read = |path: &str| fs::read(layer.path().join(path)).unwrap();
+        assert_eq!(read("a"), b"second");
+        assert_eq!(read("b"), b"no longer a link");
+        assert_eq!(read("c"), b"no longer a directory");
+        // A directory under what is now a file can't be made.
+        let (_layer, result) = unpack(&[
+            Item::Symlink("python/lib", "."),
+            Item::File("python/lib", b"", 0o644),
+            Item::File("python/lib/x", b"x", 0o644),
+        ]);
+        assert!(
+            matches!(result, Err(UnpackProblem::Write(..))),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn empties_the_layer_first_without_following_its_links() {
+        let outside = tempfile::tempdir().unwrap();
+        let layer = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), layer.path().join("lib")).unwrap();
+        fs::write(layer.path().join("stale"), b"").unwrap();
+        let archive = archive(&[Item::File("python/lib/x", b"x", 0o644)]);
+        unpack_runtime(archive.path(), layer.path()).unwrap();
+        assert!(layer.path().join("lib").is_dir() && !layer.path().join("lib").is_symlink());
+        assert_eq!(fs::read(layer.path().join("lib/x")).unwrap(), b"x");
+        assert!(!layer.path().join("stale").exists());
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
+
+    #[test]
     fn keeps_links_that_resolve_inside_the_layer_and_dangling_ones() {
         let (layer, result) = unpack(&[
             Item::Dir("python/lib/python3.13/"),
@@ -577,13 +719,30 @@ mod tests {
     }
 
     #[test]
-    fn tidying_removes_the_bundled_pip_and_externally_managed() {
-        let (layer, result) = unpack(&[
+    fn unpacking_leaves_out_the_bundled_pip_and_externally_managed() {
+        let (layer, result) = unpack(&bundled_pip_runtime());
+        result.unwrap();
+        assert_bundled_pip_gone(layer.path());
+        let remaining = |path: &str| layer.path().join(path).exists();
+        // Names that only look like pip's are kept.
+        assert!(remaining("bin/pipenv") && remaining("bin/pip-audit"));
+        assert!(remaining("lib/python3.13/site-packages/pipx/__init__.py"));
+        assert!(remaining("lib/python3.13/EXTERNALLY-MANAGED.txt"));
+    }
+
+    /// A runtime archive with python-build-standalone's bundled pip, and names that only look
+    /// like it.
+    fn bundled_pip_runtime() -> Vec<Item> {
+        vec![
             Item::File("python/bin/python3", b"", 0o755),
             Item::File("python/bin/pip", b"", 0o755),
             Item::File("python/bin/pip3", b"", 0o755),
             Item::File("python/bin/pip3.13", b"", 0o755),
+            Item::File("python/bin/pipenv", b"", 0o755),
+            Item::File("python/bin/pip-audit", b"", 0o755),
             Item::File("python/lib/python3.13/EXTERNALLY-MANAGED", b"", 0o644),
+            Item::File("python/lib/python3.13/EXTERNALLY-MANAGED.txt", b"", 0o644),
+            Item::Dir("python/lib/python3.13/site-packages/pip/"),
             Item::File(
                 "python/lib/python3.13/site-packages/pip/__init__.py",
                 b"",
@@ -594,28 +753,23 @@ mod tests {
                 b"",
                 0o644,
             ),
+            Item::File(
+                "python/lib/python3.13/site-packages/pipx/__init__.py",
+                b"",
+                0o644,
+            ),
             Item::File("python/lib/python3.13/site-packages/README.txt", b"", 0o644),
             Item::File(
                 "python/lib/python3.13/ensurepip/_bundled/pip.whl",
                 b"",
                 0o644,
             ),
-        ]);
-        result.unwrap();
-        let artifact = Artifact {
-            version: "3.13.1".parse().unwrap(),
-            os: "linux".into(),
-            arch: "amd64".into(),
-            url: "https://example.com/p.tar.gz".into(),
-            sha256: "a".repeat(64),
-        };
-        tidy_runtime(&artifact, layer.path()).unwrap();
-        let remaining = |path: &str| layer.path().join(path).exists();
+        ]
+    }
+
+    fn assert_bundled_pip_gone(layer: &Path) {
+        let remaining = |path: &str| layer.join(path).exists();
         assert!(remaining("bin/python3"));
-        assert_eq!(
-            fs::read_link(layer.path().join("bin/python")).unwrap(),
-            Path::new("python3")
-        );
         assert!(!remaining("bin/pip") && !remaining("bin/pip3") && !remaining("bin/pip3.13"));
         assert!(!remaining("lib/python3.13/EXTERNALLY-MANAGED"));
         assert!(!remaining("lib/python3.13/site-packages/pip"));
@@ -624,6 +778,33 @@ mod tests {
         ));
         assert!(remaining("lib/python3.13/site-packages/README.txt"));
         assert!(remaining("lib/python3.13/ensurepip/_bundled/pip.whl"));
+    }
+
+    #[test]
+    fn tidying_removes_the_bundled_pip_and_externally_managed() {
+        // As an archive unpacked by something else than `unpack_runtime` would leave it.
+        let layer = tempfile::tempdir().unwrap();
+        for item in bundled_pip_runtime() {
+            let Item::File(path, contents, _) = item else {
+                continue;
+            };
+            let path = layer.path().join(path.strip_prefix("python/").unwrap());
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, contents).unwrap();
+        }
+        let artifact = Artifact {
+            version: "3.13.1".parse().unwrap(),
+            os: "linux".into(),
+            arch: "amd64".into(),
+            url: "https://example.com/p.tar.gz".into(),
+            sha256: "a".repeat(64),
+        };
+        tidy_runtime(&artifact, layer.path()).unwrap();
+        assert_bundled_pip_gone(layer.path());
+        assert_eq!(
+            fs::read_link(layer.path().join("bin/python")).unwrap(),
+            Path::new("python3")
+        );
 
         let wrong_version = Artifact {
             version: "3.12.1".parse().unwrap(),
