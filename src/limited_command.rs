@@ -104,9 +104,7 @@ pub(crate) struct Finished {
     pub(crate) status: ExitStatus,
     /// Captured stdout ([`Output::Capture`] only), at most [`CAPTURE_LIMIT`] bytes.
     pub(crate) stdout: Vec<u8>,
-    /// Captured stderr ([`Output::Capture`] only), at most [`CAPTURE_LIMIT`] bytes.
-    pub(crate) stderr: Vec<u8>,
-    /// Whether either stream was longer than what was captured.
+    /// Whether stdout was longer than what was captured.
     pub(crate) truncated: bool,
     /// The last lines of stdout and stderr together, for an error message.
     pub(crate) tail: Tail,
@@ -222,7 +220,6 @@ pub(crate) fn run(
     Ok(Finished {
         status,
         stdout: sink.stdout,
-        stderr: sink.stderr,
         truncated: sink.truncated,
         tail: sink.tail,
     })
@@ -262,7 +259,6 @@ fn kill_group(child: &mut Child) {
 struct Sink {
     streams: Option<(Box<dyn Write + Send + Sync>, Box<dyn Write + Send + Sync>)>,
     stdout: Vec<u8>,
-    stderr: Vec<u8>,
     truncated: bool,
     tail: Tail,
 }
@@ -278,7 +274,6 @@ impl Sink {
                 )),
             },
             stdout: Vec::new(),
-            stderr: Vec::new(),
             truncated: false,
             tail: Tail::default(),
         }
@@ -290,11 +285,11 @@ impl Sink {
             let _ = if is_stderr { stderr } else { stdout }.write_all(chunk);
             return;
         }
-        let captured = if is_stderr {
-            &mut self.stderr
-        } else {
-            &mut self.stdout
-        };
+        // Captured stderr is only ever shown in an error, from the tail.
+        if is_stderr {
+            return;
+        }
+        let captured = &mut self.stdout;
         let room = CAPTURE_LIMIT.saturating_sub(captured.len());
         if chunk.len() > room {
             self.truncated = true;
@@ -336,6 +331,20 @@ impl Tail {
             self.lines.pop_front();
             self.dropped += 1;
         }
+    }
+
+    /// All the output, as it came (invalid UTF-8 replaced), if no line was left out.
+    pub(crate) fn whole_text(&self) -> Option<String> {
+        if self.dropped > 0 {
+            return None;
+        }
+        let mut text = Vec::new();
+        for line in &self.lines {
+            text.extend_from_slice(line);
+            text.push(b'\n');
+        }
+        text.extend_from_slice(&self.partial);
+        Some(String::from_utf8_lossy(&text).into_owned())
     }
 
     /// The lines, each after `indent`, credentials redacted and control characters escaped; a
@@ -433,7 +442,9 @@ mod tests {
         .unwrap();
         assert_eq!(finished.status.code(), Some(3));
         assert_eq!(finished.stdout, b"out\n");
-        assert_eq!(finished.stderr, b"err\n");
+        // stderr is kept in the tail only (both pipes are read at once: in either order).
+        let tail = finished.tail.render("");
+        assert!(tail == "out\nerr" || tail == "err\nout", "{tail}");
         assert!(!finished.truncated);
     }
 

@@ -65,14 +65,16 @@ fn django_collectstatic_and_default_web_process() {
 fn django_without_staticfiles_app_skips_collectstatic() {
     TestRunner::default().build(default_build_config("django_no_staticfiles"), |context| {
         let output = buildpack_output(&context);
+        // Django itself answers that it has no such command (its output is shown).
         assert_contains!(
             &output,
-            indoc! {"
-                ## Django static files
-
-                - Skipping 'manage.py collectstatic' since the 'django.contrib.staticfiles' app isn't in INSTALLED_APPS
-            "}
+            "\n      Unknown command: 'collectstatic'\n      Type 'manage.py help' for usage.\n"
         );
+        assert_contains!(
+            &output,
+            "\n- Skipping 'manage.py collectstatic' since the 'django.contrib.staticfiles' app isn't in INSTALLED_APPS\n"
+        );
+        assert_not_contains!(&output, "Error");
         // Only Django is installed, so no server to run it with.
         assert_contains!(
             &output,
@@ -158,29 +160,23 @@ fn django_settings_import_error_fails_the_build() {
         failing_build_config("django_settings_import_error"),
         |context| {
             let output = buildpack_output(&context);
+            // The traceback is streamed as collectstatic prints it.
             assert_contains!(
                 &output,
-                indoc! {"
-                ! Error: Unable to inspect the Django project
-                !
-                ! To find out whether the app uses Django's static files app, the buildpack
-                ! ran 'python manage.py help collectstatic', which failed (exit status 1):
-                !
-                ! Traceback (most recent call last):
-            "}
+                "      ModuleNotFoundError: No module named 'dj_database_url'\n"
             );
             assert_contains!(
                 &output,
                 indoc! {"
-                ! ModuleNotFoundError: No module named 'dj_database_url'
+                ! Error: Unable to generate Django static files
                 !
-                ! This usually means the app's Django settings can't be loaded at build time,
-                ! for example because of an import error, or because they need an
-                ! environment variable that is only set when the app runs. Run the command
-                ! locally to reproduce the error.
+                ! Django's static files could not be collected: the command
+                ! 'python manage.py collectstatic --noinput' failed (exit status 1). Its output is shown above.
                 !
-                ! To skip generating static files instead, set DISABLE_COLLECTSTATIC=1 in the
-                ! build's environment (with pack: 'pack build --env DISABLE_COLLECTSTATIC=1').
+                ! Common causes are a STATIC_ROOT that isn't set in the settings, an import
+                ! error in the settings, or settings that need an environment variable (such
+                ! as DATABASE_URL) that is only set when the app runs. Run
+                ! 'python manage.py collectstatic --noinput' locally to reproduce the error.
             "}
             );
         },

@@ -158,9 +158,9 @@ fn django_settings_that_hang_stop_at_the_time_limit() {
         assert_contains!(
             &output,
             indoc! {"
-                ! Error: 'python manage.py help collectstatic' timed out
+                ! Error: 'python manage.py collectstatic --noinput' timed out
                 !
-                ! The buildpack ran 'python manage.py help collectstatic' to find out whether the app uses Django's static files app, and stopped it after
+                ! The buildpack ran 'python manage.py collectstatic --noinput' to generate the app's static files, and stopped it after
                 ! 5 s: it was still running at the time limit of 5 s.
                 !
                 ! Its last output:
