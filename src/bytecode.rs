@@ -32,7 +32,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 /// How many processes compile a tree, whatever the number of cores (changing it changes the
 /// bytecode every build writes).
@@ -58,143 +57,30 @@ pub(crate) fn compile_tree(
     root: &Path,
     skip_dir: impl Fn(&Path) -> bool,
 ) -> Result<(), CmdError> {
-    let display = display(interpreter);
+    let display = redact_credentials(&format!(
+        "{} {} -c <compile_files.py> < <files>",
+        interpreter.python.display(),
+        interpreter.options.join(" ")
+    ))
+    .replace("  ", " ");
     let timer = print::sub_start_timer(format!(
         "Compiling {} to bytecode: {SHARDS} shards of its files, each run by {}",
         root.display(),
         style::command(&display)
     ));
-    let result = compile_quietly(interpreter, &display, root, &skip_dir);
+    let mut files = Vec::new();
+    if let Err(error) = collect(root, Path::new(""), &skip_dir, &mut files) {
+        timer.cancel("failed");
+        return Err(CmdError::SystemError(display, error));
+    }
+    files.sort();
+    let shards = split(&files, SHARDS);
+    let result = run_shards(interpreter, &display, &shards);
     match &result {
         Ok(()) => timer.done(),
         Err(_) => timer.cancel("failed"),
     }
     result
-}
-
-/// [`compile_tree`] in a thread of its own, at the lowest CPU priority, while the build goes
-/// on: prints the line naming the command now, and nothing when it ends
-/// ([`BackgroundCompile::wait`] says how long it took). Processes that run Python on the same
-/// tree meanwhile must not write bytecode into it (`PYTHONDONTWRITEBYTECODE`): an import that
-/// finds no `.pyc` yet writes one of its own, which could replace the compiled one.
-///
-/// The priority is what makes it pay: at the same priority, the compile took its share of both
-/// cores from pip, and the build was no faster (measured: 5.65 s either way for the Django app).
-/// At the lowest, it only gets the time the build's own steps leave idle.
-pub(crate) fn compile_tree_in_background(
-    interpreter: OwnedInterpreter,
-    root: PathBuf,
-    skip_dir: fn(&Path) -> bool,
-    what: &str,
-) -> BackgroundCompile {
-    let display = display(&interpreter.borrow());
-    print::sub_bullet(format!(
-        "Compiling {what} to bytecode while the build goes on: {SHARDS} shards of the files \
-         in {}, each run by {}",
-        root.display(),
-        style::command(&display)
-    ));
-    let started = Instant::now();
-    let thread = std::thread::spawn(move || {
-        // Linux keeps a nice value per thread, and the threads and processes a thread starts
-        // inherit it. Without it the compile is only slower to share the cores.
-        let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
-        compile_quietly(&interpreter.borrow(), &display, &root, &skip_dir)
-    });
-    BackgroundCompile {
-        thread: Some(thread),
-        started,
-    }
-}
-
-/// An [`Interpreter`] that owns its parts, to be moved to another thread.
-pub(crate) struct OwnedInterpreter {
-    pub(crate) python: PathBuf,
-    pub(crate) vars: Vec<(OsString, OsString)>,
-    pub(crate) options: Vec<&'static str>,
-    pub(crate) current_dir: Option<PathBuf>,
-}
-
-impl OwnedInterpreter {
-    fn borrow(&self) -> Interpreter<'_> {
-        Interpreter {
-            python: &self.python,
-            vars: &self.vars,
-            options: &self.options,
-            current_dir: self.current_dir.as_deref(),
-        }
-    }
-}
-
-/// A compile running in a thread of its own. Dropping it waits for it to end, so that no
-/// compiler still writes into a layer once the build has stopped (after an error, say).
-pub(crate) struct BackgroundCompile {
-    thread: Option<std::thread::JoinHandle<Result<(), CmdError>>>,
-    started: Instant,
-}
-
-impl BackgroundCompile {
-    /// Waits for the compile to end: its result, how long it ran in all, and how long of that
-    /// was spent waiting here.
-    pub(crate) fn wait(mut self) -> (Result<(), CmdError>, Duration, Duration) {
-        let waiting = Instant::now();
-        let result = self.join();
-        (result, self.started.elapsed(), waiting.elapsed())
-    }
-
-    fn join(&mut self) -> Result<(), CmdError> {
-        match self.thread.take().map(std::thread::JoinHandle::join) {
-            None | Some(Ok(Ok(()))) => Ok(()),
-            Some(Ok(Err(error))) => Err(error),
-            Some(Err(_)) => Err(CmdError::SystemError(
-                String::from("compiling to bytecode"),
-                std::io::Error::other("the compiling thread panicked"),
-            )),
-        }
-    }
-}
-
-impl Drop for BackgroundCompile {
-    fn drop(&mut self) {
-        let _ = self.join();
-    }
-}
-
-/// A duration as the build output's timers show it: `< 0.1s`, `1.2s`, `1m 5s`.
-pub(crate) fn human(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    if seconds >= 60 {
-        format!("{}m {}s", seconds / 60, seconds % 60)
-    } else if duration.as_millis() >= 100 {
-        format!("{seconds}.{}s", duration.subsec_millis() / 100)
-    } else {
-        String::from("< 0.1s")
-    }
-}
-
-/// The command each shard runs, as the build output shows it.
-fn display(interpreter: &Interpreter) -> String {
-    redact_credentials(&format!(
-        "{} {} -c <compile_files.py> < <files>",
-        interpreter.python.display(),
-        interpreter.options.join(" ")
-    ))
-    .replace("  ", " ")
-}
-
-fn compile_quietly(
-    interpreter: &Interpreter,
-    display: &str,
-    root: &Path,
-    skip_dir: &impl Fn(&Path) -> bool,
-) -> Result<(), CmdError> {
-    let mut files = Vec::new();
-    if let Err(error) = collect(root, Path::new(""), skip_dir, &mut files) {
-        return Err(CmdError::SystemError(display.to_string(), error));
-    }
-    files.sort();
-    let shards = split(&files, SHARDS);
-    run_shards(interpreter, display, &shards)
 }
 
 /// `python [options] -c <compile_files.py>`, reading its files from stdin.

@@ -85,10 +85,8 @@ impl Buildpack for PythonBuildpack {
         // Layers, each adding its build env to `env` for the steps after it.
         let mut env = Env::from_current();
         print::h2("Installing Python");
-        let runtime = layers::python::install_python(&context, &mut env, &python.artifact)?;
+        layers::python::install_python(&context, &mut env, &python.artifact)?;
         dependencies::install_dependencies(&context, &mut env, python_version, &dependency_plan)?;
-        // The standard library's bytecode, compiled meanwhile.
-        runtime.finish(&mut env)?;
 
         // Steps on the installed app: collectstatic, then the image's processes.
         let launch = steps::run(&context, &env)?;

@@ -51,7 +51,6 @@ fn hooks_run_before_the_analysis_and_after_the_install_on_every_build() {
 
                       post_compile: six 1.17.0 from the venv: True
                       HOOK_GREETING=hello
-                      PYTHONDONTWRITEBYTECODE=unset
             "}
         );
         let post = out.find("## Running the bin/post_compile hook").expect("post_compile ran");

@@ -59,9 +59,6 @@ fn classify(section: &str, bullet: &str, line: &str) -> &'static str {
         } else {
             "runtime unpack"
         }
-    } else if line.contains("Standard library bytecode") {
-        // Compiled alongside the dependencies' steps, and timed when they are done.
-        "stdlib bytecode"
     } else if line.contains("site-packages to bytecode") || line.contains("compileall") {
         "app bytecode"
     } else if section.contains("static files") || line.contains("collectstatic") {
@@ -130,7 +127,7 @@ pub(crate) fn self_check() -> Result<(), String> {
   - Downloading http://127.0.0.1:1/cpython.tar.gz ... (0.2s)
   - Verified the SHA-256 checksum (fdeac5c3f728)
   - Unpacking ..... (2.0s)
-  - Compiling the standard library to bytecode while the build goes on: 8 shards of the files in /l/python/lib/python3.12, each run by `python3 -s -B`
+  - Compiling /l/python/lib/python3.12 to bytecode: 8 shards ... (1.5s)
 
 ## Installing dependencies with pip
 
@@ -146,7 +143,6 @@ pub(crate) fn self_check() -> Result<(), String> {
 
   - Done (5.5s)
   - Compiling /l/venv/lib/python3.12/site-packages to bytecode: 8 shards ... (1m 2s)
-- Standard library bytecode: compiled alongside the steps above, done < 0.1s after them (1.5s)
 ";
     let found = steps(output);
     let ms = |name: &str| {

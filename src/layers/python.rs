@@ -3,15 +3,13 @@
 //!
 //! **Bytecode**: the standard library is compiled once, when the layer is built, with
 //! the equivalent of `compileall --invalidation-mode unchecked-hash`, on every core
-//! ([`crate::bytecode`]), in the background while the dependencies install ([`Runtime::finish`]
-//! waits for it and only then writes the layer's metadata). Exporting an image resets every file's mtime
+//! ([`crate::bytecode`]). Exporting an image resets every file's mtime
 //! (to 1980-01-01), which makes timestamp-validated `.pyc` files (as archives ship them, when they
 //! ship any) look stale at launch: every process would recompile what it imports and try to
 //! write `__pycache__` into the layer. Hash-based `.pyc` files hold no timestamps, so launch
 //! never recompiles and two builds of the same runtime give byte-identical layers.
 
 use crate::PythonBuildpack;
-use crate::bytecode::BackgroundCompile;
 use crate::download::{self, DownloadError};
 use crate::error_message::ErrorMessage;
 use crate::errors::BuildpackError;
@@ -25,8 +23,7 @@ use libcnb::Env;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
 use libcnb::layer::{
-    CachedLayerDefinition, EmptyLayerCause, InvalidMetadataAction, LayerRef, LayerState,
-    RestoredLayerAction,
+    CachedLayerDefinition, EmptyLayerCause, InvalidMetadataAction, LayerState, RestoredLayerAction,
 };
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use serde::{Deserialize, Serialize};
@@ -55,14 +52,12 @@ pub(crate) struct PythonLayerMetadata {
 }
 
 /// Installs `artifact` into the `python` layer (or reuses the cached one when nothing changed),
-/// and adds the layer's build env to `env`. A new layer's standard library is still being
-/// compiled to bytecode when this returns: [`Runtime::finish`] waits for it, after the
-/// dependencies are installed.
+/// and adds the layer's build env to `env`.
 pub(crate) fn install_python(
     context: &BuildContext<PythonBuildpack>,
     env: &mut Env,
     artifact: &Artifact,
-) -> Result<Runtime, libcnb::Error<BuildpackError>> {
+) -> Result<(), libcnb::Error<BuildpackError>> {
     let metadata = PythonLayerMetadata {
         python_version: artifact.version.to_string(),
         arch: context.target.arch.clone(),
@@ -87,7 +82,6 @@ pub(crate) fn install_python(
             },
         },
     )?;
-    let mut compiling = None;
     match layer.state {
         LayerState::Restored { .. } => {
             print::bullet(format!("Using cached Python {}", artifact.version));
@@ -107,94 +101,21 @@ pub(crate) fn install_python(
                 }
             }
             print::bullet(format!("Installing Python {}", artifact.version));
-            let compile =
-                install_runtime(artifact, &layer.path()).map_err(BuildpackError::PythonLayer)?;
+            install_runtime(artifact, &layer.path()).map_err(BuildpackError::PythonLayer)?;
             layer.write_env(build_config::with_build_env(
                 layer_env(),
                 &layer.path(),
                 &artifact.version.major_minor(),
             ))?;
-            compiling = Some(compile);
+            // Last, so that a layer left by a failed build has no metadata and is discarded.
+            layer.write_metadata(metadata)?;
         }
     }
     // Written on every build, also when the cached layer is reused, so the SBOM always
     // describes the runtime the image holds.
     layer.write_sboms(&[sbom::python_runtime_sbom(artifact)])?;
     *env = layer.read_env()?.apply(Scope::Build, env);
-    let Some(compile) = compiling else {
-        return Ok(Runtime { compiling: None });
-    };
-    // Until the compile ends, no Python the build runs writes bytecode of its own (see
-    // `bytecode::compile_tree_in_background`): every tool's environment is made from `env`.
-    let set_no_bytecode = env.get("PYTHONDONTWRITEBYTECODE").is_none();
-    if set_no_bytecode {
-        env.insert("PYTHONDONTWRITEBYTECODE", "1");
-    }
-    Ok(Runtime {
-        compiling: Some(Compiling {
-            compile,
-            layer,
-            metadata,
-            url: redact_url(&artifact.url),
-            version: artifact.version.to_string(),
-            set_no_bytecode,
-        }),
-    })
-}
-
-/// The runtime installed by [`install_python`], whose standard library may still be compiling.
-#[must_use = "the layer is complete (and gets its metadata) only once `finish` has waited"]
-pub(crate) struct Runtime {
-    compiling: Option<Compiling>,
-}
-
-struct Compiling {
-    compile: BackgroundCompile,
-    layer: LayerRef<PythonBuildpack, (), Vec<String>>,
-    metadata: PythonLayerMetadata,
-    url: String,
-    version: String,
-    /// Whether `PYTHONDONTWRITEBYTECODE` was added to the build env (and is to be taken out).
-    set_no_bytecode: bool,
-}
-
-impl Runtime {
-    /// Waits for the standard library's bytecode, says how long it took, and completes the
-    /// layer. The compile ran alongside the steps between [`install_python`] and this, on the
-    /// CPU time they left idle.
-    pub(crate) fn finish(self, env: &mut Env) -> Result<(), libcnb::Error<BuildpackError>> {
-        let Some(compiling) = self.compiling else {
-            return Ok(());
-        };
-        let (result, total, waited) = compiling.compile.wait();
-        if compiling.set_no_bytecode {
-            // `Env` can't remove a variable: the same env without it.
-            let mut without = Env::new();
-            for (key, value) in env.iter() {
-                if key != "PYTHONDONTWRITEBYTECODE" {
-                    without.insert(key, value);
-                }
-            }
-            *env = without;
-        }
-        if let Err(error) = result {
-            return Err(BuildpackError::PythonLayer(PythonLayerError::Compile {
-                url: compiling.url,
-                version: compiling.version,
-                error: Box::new(error),
-            })
-            .into());
-        }
-        print::bullet(format!(
-            "Standard library bytecode: compiled alongside the steps above, done {} after them \
-             ({})",
-            crate::bytecode::human(waited),
-            crate::bytecode::human(total)
-        ));
-        // Last, so that a layer left by a failed build has no metadata and is discarded.
-        compiling.layer.write_metadata(compiling.metadata)?;
-        Ok(())
-    }
+    Ok(())
 }
 
 /// What the runtime needs at build and launch. `bin/` goes on `PATH` by the CNB layer rules, and
@@ -273,11 +194,7 @@ fn short_digest(digest: &str) -> &str {
     digest.get(..12).unwrap_or(digest)
 }
 
-/// Downloads, checks and unpacks the runtime, and starts compiling its standard library.
-fn install_runtime(
-    artifact: &Artifact,
-    layer_dir: &Path,
-) -> Result<BackgroundCompile, PythonLayerError> {
+fn install_runtime(artifact: &Artifact, layer_dir: &Path) -> Result<(), PythonLayerError> {
     let download_error = |error| PythonLayerError::Download {
         version: artifact.version.to_string(),
         error,
@@ -319,10 +236,15 @@ fn install_runtime(
     // Before compiling: `_sysconfigdata_*.pyc` must hold the adjusted values.
     build_config::adjust(layer_dir, &artifact.version.major_minor())
         .map_err(PythonLayerError::BuildConfig)?;
-    Ok(compile_stdlib(
-        layer_dir.join("bin/python3"),
-        stdlib_dir(artifact, layer_dir),
-    ))
+    compile_stdlib(
+        &layer_dir.join("bin/python3"),
+        &stdlib_dir(artifact, layer_dir),
+    )
+    .map_err(|error| PythonLayerError::Compile {
+        url: shown_url,
+        version: artifact.version.to_string(),
+        error: Box::new(error),
+    })
 }
 
 /// `lib/python3.X` in the layer.
@@ -344,31 +266,21 @@ fn stdlib_dir(artifact: &Artifact, layer_dir: &Path) -> PathBuf {
 /// the interpreter's own imports from writing timestamp-based `.pyc` files that could race with
 /// the compiled ones; `-s` leaves out the user's site-packages; the working directory is the
 /// standard library itself, so that `-m` puts nothing else on `sys.path`.
-///
-/// It runs in the background ([`crate::bytecode::compile_tree_in_background`]).
-fn compile_stdlib(python: PathBuf, stdlib: PathBuf) -> BackgroundCompile {
-    let interpreter = crate::bytecode::OwnedInterpreter {
+fn compile_stdlib(python: &Path, stdlib: &Path) -> Result<(), CmdError> {
+    let interpreter = crate::bytecode::Interpreter {
         python,
-        vars: Vec::new(),
-        options: vec!["-s", "-B"],
-        current_dir: Some(stdlib.clone()),
+        vars: &[],
+        options: &["-s", "-B"],
+        current_dir: Some(stdlib),
     };
-    crate::bytecode::compile_tree_in_background(
-        interpreter,
-        stdlib,
-        is_left_uncompiled,
-        "the standard library",
-    )
-}
-
-/// The standard library's directories (relative to it) that [`compile_stdlib`] leaves out.
-fn is_left_uncompiled(dir: &Path) -> bool {
-    dir == Path::new("site-packages")
-        || dir == Path::new("idlelib")
-        || dir == Path::new("turtledemo")
-        || dir
-            .file_name()
-            .is_some_and(|name| name == "test" || name == "tests" || name == "idle_test")
+    crate::bytecode::compile_tree(&interpreter, stdlib, |dir| {
+        dir == Path::new("site-packages")
+            || dir == Path::new("idlelib")
+            || dir == Path::new("turtledemo")
+            || dir
+                .file_name()
+                .is_some_and(|name| name == "test" || name == "tests" || name == "idle_test")
+    })
 }
 
 #[derive(Debug)]
@@ -650,10 +562,7 @@ mod tests {
         let optimised = stdlib.join("__pycache__/good.cpython-399.opt-1.pyc");
         fs::write(&optimised, [0; 16]).unwrap();
 
-        compile_stdlib(python.clone(), stdlib.clone())
-            .wait()
-            .0
-            .unwrap();
+        compile_stdlib(&python, &stdlib).unwrap();
         assert!(!optimised.exists());
         assert_eq!(
             bytecode_flags(&stdlib),
@@ -669,12 +578,7 @@ mod tests {
         let error = PythonLayerError::Compile {
             url: "https://example.com/p.tar.gz".into(),
             version: "3.99.0".into(),
-            error: Box::new(
-                compile_stdlib(python.clone(), stdlib.clone())
-                    .wait()
-                    .0
-                    .unwrap_err(),
-            ),
+            error: Box::new(compile_stdlib(&python, &stdlib).unwrap_err()),
         };
         let message = error.message();
         assert_eq!(
