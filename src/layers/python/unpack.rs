@@ -156,9 +156,9 @@ fn is_bundled_pip(name: &str) -> bool {
 
 /// What the unpack has put in the layer so far, kept in memory so that each entry's checks
 /// (is an ancestor a symlink? is the path taken? does the parent exist?) cost no system call:
-/// looking each one up in the layer made unpacking a 1500-file runtime take 16 calls a file
-/// (0.7 s against `tar`'s 0.6 s). It is exact because the layer is emptied first, and every
-/// change to the layer goes through it.
+/// looking each one up in the layer took, for a 1456-file test runtime, 10729 `openat2`, 7481
+/// `statx` and 1577 `mkdirat` calls (`strace -c`), against 1816, none and 114 now. It is exact
+/// because the layer is emptied first, and every change to the layer goes through it.
 struct Unpacked {
     /// Directories, the layer's own (`""`) among them.
     dirs: HashSet<PathBuf>,
