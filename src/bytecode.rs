@@ -21,6 +21,18 @@
 //! compiled, the only one apps run at; `.opt-1.pyc` / `.opt-2.pyc` files already in the tree
 //! (`CPython`'s `make install`, and so python-build-standalone's archives, writes all three
 //! levels) are removed: nothing would use them.
+//!
+//! A shard's bytes must not depend on which other shards have finished either. Every process
+//! imports a few modules before it reads its list (`encodings`, `encodings.utf_8`, `warnings`,
+//! ...), and whether it imports them from source or from the `.pyc` an earlier shard wrote
+//! changes what the process has interned, and so the bytes of the shard's own files: with two
+//! workers, two cold builds gave different standard-library bytecode. So each shard runs with
+//! [`SHARD_OPTIONS`]: no `site` (nothing from site-packages or a `.pth` file is imported), no
+//! bytecode written by its imports (`-B`), and a `pycache_prefix` under `/dev/null`, where no
+//! directory can exist. With a prefix set, the import system looks for bytecode only under it
+//! (`importlib.util.cache_from_source`, "If sys.pycache_prefix is set, the cache file goes
+//! there"), so every import in every shard compiles from source, the same way whatever else
+//! has run. `compile_files.py` computes each output path with the prefix unset.
 
 use crate::redact::redact_credentials;
 use bullet_stream::global::print;
@@ -39,13 +51,16 @@ pub(crate) const SHARDS: usize = 8;
 
 const COMPILE_SCRIPT: &str = include_str!("bytecode/compile_files.py");
 
+/// Every shard's interpreter options (see the module docs): `-S` no `site` module, `-B` no
+/// bytecode written by imports, and a bytecode prefix that can't exist, so that no import
+/// reads a `.pyc` another shard wrote.
+const SHARD_OPTIONS: [&str; 4] = ["-S", "-B", "-X", "pycache_prefix=/dev/null/none"];
+
 /// How to run the interpreter that compiles.
 pub(crate) struct Interpreter<'a> {
     pub(crate) python: &'a Path,
     /// The environment (`PYTHONHASHSEED=0` is added).
     pub(crate) vars: &'a [(OsString, OsString)],
-    /// Interpreter options before `-c <script>`, e.g. `-s -B`.
-    pub(crate) options: &'a [&'a str],
     pub(crate) current_dir: Option<&'a Path>,
 }
 
@@ -60,9 +75,8 @@ pub(crate) fn compile_tree(
     let display = redact_credentials(&format!(
         "{} {} -c <compile_files.py> < <files>",
         interpreter.python.display(),
-        interpreter.options.join(" ")
-    ))
-    .replace("  ", " ");
+        SHARD_OPTIONS.join(" ")
+    ));
     let timer = print::sub_start_timer(format!(
         "Compiling {} to bytecode: {SHARDS} shards of its files, each run by {}",
         root.display(),
@@ -83,12 +97,12 @@ pub(crate) fn compile_tree(
     result
 }
 
-/// `python [options] -c <compile_files.py>`, reading its files from stdin.
+/// `python <SHARD_OPTIONS> -c <compile_files.py>`, reading its files from stdin.
 fn shard_command(interpreter: &Interpreter) -> Command {
     let mut command = crate::tool_command::command(interpreter.python, interpreter.vars);
     command
         .env("PYTHONHASHSEED", "0")
-        .args(interpreter.options)
+        .args(SHARD_OPTIONS)
         .args(["-c", COMPILE_SCRIPT]);
     if let Some(dir) = interpreter.current_dir {
         command.current_dir(dir);
@@ -252,5 +266,97 @@ mod tests {
             ]
         );
         assert_eq!(split(&[], 3), vec![Vec::<PathBuf>::new(); 3]);
+    }
+
+    /// Every `.pyc` under `root`, by path.
+    fn bytecode_under(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+        let mut found = std::collections::BTreeMap::new();
+        let mut dirs = vec![root.to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|ext| ext == "pyc") {
+                    found.insert(path.clone(), std::fs::read(&path).unwrap());
+                }
+            }
+        }
+        found
+    }
+
+    /// Compiles the standard library of the runtime `archive` twice, first with no bytecode,
+    /// then with all of it written: the `.pyc` files that changed.
+    fn stdlib_bytecode_changed_by_a_second_compile(archive: &Path) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("tar")
+            .arg("-xzf")
+            .arg(archive)
+            .arg("-C")
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "unpacking {}", archive.display());
+        let stdlib = std::fs::read_dir(dir.path().join("python/lib"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .find(|path| {
+                path.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("python3.")
+            })
+            .expect("lib/python3.X");
+        let python = dir.path().join("python/bin/python3");
+        let interpreter = Interpreter {
+            python: &python,
+            vars: &[],
+            current_dir: Some(&stdlib),
+        };
+        let skip = |dir: &Path| dir == Path::new("site-packages") || dir.ends_with("test");
+        assert!(bytecode_under(&stdlib).is_empty());
+        compile_tree(&interpreter, &stdlib, skip).unwrap();
+        let first = bytecode_under(&stdlib);
+        assert!(first.len() > 500, "{} .pyc files", first.len());
+        compile_tree(&interpreter, &stdlib, skip).unwrap();
+        let second = bytecode_under(&stdlib);
+        first
+            .iter()
+            .filter(|(path, bytes)| second.get(*path) != Some(bytes))
+            .map(|(path, _)| path.strip_prefix(&stdlib).unwrap().display().to_string())
+            .collect()
+    }
+
+    /// A shard's bytes don't depend on whether the modules its interpreter imports at startup
+    /// (`encodings`, ...) already have bytecode, i.e. on which other shards finished first:
+    /// compiling a standard library that has none, and compiling it again once all of it has,
+    /// give the same bytes, with every archive of `scripts/build-test-runtimes` (with only
+    /// `-s -B`, 3.12's `argparse.pyc` came out different).
+    #[test]
+    fn shard_bytecode_does_not_depend_on_bytecode_already_written() {
+        let runtimes = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-runtimes");
+        let archives: Vec<PathBuf> = std::fs::read_dir(&runtimes)
+            .unwrap_or_else(|error| {
+                panic!(
+                    "{}: {error}; run scripts/build-test-runtimes",
+                    runtimes.display()
+                )
+            })
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.to_string_lossy().ends_with(".tar.gz"))
+            .collect();
+        assert!(
+            !archives.is_empty(),
+            "no archives in {}",
+            runtimes.display()
+        );
+        for archive in archives {
+            let changed = stdlib_bytecode_changed_by_a_second_compile(&archive);
+            assert!(
+                changed.is_empty(),
+                "{}: bytecode that changed: {changed:?}",
+                archive.display()
+            );
+        }
     }
 }

@@ -104,7 +104,7 @@ fn python_runtime_is_installed_then_reused() {
               - Verified the SHA-256 checksum ({short})
               - Unpacking ... (<time>)
               - Adjusted the runtime's build configuration for this image (5 files): {compilers}/install → {prefix}{clang}
-              - Compiling {stdlib} to bytecode: 8 shards of its files, each run by `{prefix}/bin/python3 -s -B -c <compile_files.py> < <files>` ... (<time>)
+              - Compiling {stdlib} to bytecode: 8 shards of its files, each run by `{prefix}/bin/python3 -S -B -X pycache_prefix=/dev/null/none -c <compile_files.py> < <files>` ... (<time>)
         ", short = &sha256[..12]};
         assert!(output.contains(&expected), "{output}");
         assert_eq!(archive_requests(&inventory), 1);

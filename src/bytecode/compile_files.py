@@ -10,6 +10,7 @@ import sys
 from importlib import _bootstrap_external as bootstrap
 import _imp
 
+IMPORT_PREFIX = sys.pycache_prefix
 failed = False
 for line in sys.stdin.buffer:
     path = line.rstrip(b"\n").decode("utf-8", "surrogateescape")
@@ -21,7 +22,10 @@ for line in sys.stdin.buffer:
         code = compile(source, path, "exec", dont_inherit=True)
         source_hash = _imp.source_hash(bootstrap._RAW_MAGIC_NUMBER, source)
         data = bootstrap._code_to_hash_pyc(code, source_hash, False)
+        # Where the .pyc goes, as if no prefix were set (the interpreter's is only for imports).
+        sys.pycache_prefix = None
         cache = bootstrap.cache_from_source(path)
+        sys.pycache_prefix = IMPORT_PREFIX
         try:
             bootstrap._os.mkdir(cache.rpartition("/")[0])
         except FileExistsError:

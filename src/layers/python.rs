@@ -262,15 +262,13 @@ fn stdlib_dir(artifact: &Artifact, layer_dir: &Path) -> PathBuf {
 /// scripts), which no server app imports: 81 of 3.12's 686 modules, 7% of its source, compiled in
 /// memory on first import if something does run them.
 ///
-/// The environment is cleared (but for the `PYTHONHASHSEED=0` every compile gets). `-B` keeps
-/// the interpreter's own imports from writing timestamp-based `.pyc` files that could race with
-/// the compiled ones; `-s` leaves out the user's site-packages; the working directory is the
-/// standard library itself, so that `-m` puts nothing else on `sys.path`.
+/// The environment is cleared (but for the `PYTHONHASHSEED=0` every compile gets; the
+/// interpreter's options are [`crate::bytecode`]'s); the working directory is the standard
+/// library itself, so that `-c` puts nothing else on `sys.path`.
 fn compile_stdlib(python: &Path, stdlib: &Path) -> Result<(), CmdError> {
     let interpreter = crate::bytecode::Interpreter {
         python,
         vars: &[],
-        options: &["-s", "-B"],
         current_dir: Some(stdlib),
     };
     crate::bytecode::compile_tree(&interpreter, stdlib, |dir| {

@@ -312,7 +312,6 @@ pub(crate) fn compile_bytecode(
     let interpreter = crate::bytecode::Interpreter {
         python,
         vars,
-        options: &[],
         current_dir: None,
     };
     crate::bytecode::compile_tree(
