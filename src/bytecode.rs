@@ -29,10 +29,10 @@
 //! workers, two cold builds gave different standard-library bytecode. So each shard runs with
 //! [`SHARD_OPTIONS`]: no `site` (nothing from site-packages or a `.pth` file is imported), no
 //! bytecode written by its imports (`-B`), and a `pycache_prefix` under `/dev/null`, where no
-//! directory can exist. With a prefix set, the import system looks for bytecode only under it
-//! (`importlib.util.cache_from_source`, "If sys.pycache_prefix is set, the cache file goes
-//! there"), so every import in every shard compiles from source, the same way whatever else
-//! has run. `compile_files.py` computes each output path with the prefix unset.
+//! directory can exist. With a prefix set, the import system reads and writes bytecode only in
+//! a tree under it instead of the `__pycache__` directories (Python's docs for
+//! `sys.pycache_prefix`, 3.8+), so every import in every shard compiles from source, the same
+//! way whatever else has run. `compile_files.py` computes each output path with the prefix unset.
 
 use crate::redact::redact_credentials;
 use bullet_stream::global::print;
