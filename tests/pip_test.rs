@@ -460,3 +460,57 @@ fn hash_mismatch() {
         );
     });
 }
+
+/// pip's own modules get hash-based bytecode when its layer is built, so the runs of a cached
+/// pip (restored with the exporter's reset mtimes) neither compile them again nor write `.pyc`
+/// files of their own: after a rebuild whose install ran (and failed), every `.pyc` in the pip
+/// layer is hash-based and never checked, one for each of pip's modules.
+#[test]
+#[cfg(not(feature = "pack"))]
+fn pip_layer_bytecode_is_hash_based_and_pip_runs_write_none() {
+    TestRunner::default().build(default_build_config("pip_hashes"), |context| {
+        let out = output(&context);
+        assert_contains!(out, "- pip 26.3 (used during the build only)\n");
+        assert_contains!(
+            out,
+            "/pip/lib/python3.13/site-packages to bytecode: 8 shards of its files"
+        );
+        let failing = crate::support::failing_build_config("pip_package_not_found");
+        context.rebuild(failing, |context| {
+            let out = output(&context);
+            assert_contains!(out, "- Using cached pip\n");
+            assert_contains!(
+                out,
+                "No matching distribution found for this-package-does-not-exist-buildpack-test==1.0"
+            );
+            // A failed build leaves its layers where the buildpack wrote them.
+            let site_packages = context
+                .work_dir()
+                .join("layers/community_python/pip/lib/python3.13/site-packages");
+            let (mut modules, mut compiled, mut other) = (0, 0, Vec::new());
+            let mut dirs = vec![site_packages.clone()];
+            while let Some(dir) = dirs.pop() {
+                for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                {
+                    let path = entry.expect("a dir entry").path();
+                    if path.is_dir() {
+                        dirs.push(path);
+                    } else if path.extension().is_some_and(|ext| ext == "py") {
+                        modules += 1;
+                    } else if path.extension().is_some_and(|ext| ext == "pyc") {
+                        let bytes = fs::read(&path).expect("reading a .pyc");
+                        // Flags 1: hash-based (bit 0), source not checked (bit 1 clear).
+                        if bytes.get(4..8) == Some(&[1, 0, 0, 0][..]) {
+                            compiled += 1;
+                        } else {
+                            other.push(path.strip_prefix(&site_packages).unwrap().to_owned());
+                        }
+                    }
+                }
+            }
+            assert!(other.is_empty(), "not hash-based: {other:?}");
+            assert!(modules > 300, "{modules} modules");
+            assert_eq!(compiled, modules);
+        });
+    });
+}

@@ -165,7 +165,7 @@ fn assert_pinned_tool_install_fails(
                 tool = tool,
                 version = version,
             ),
-            r#"install --quiet --no-warn-script-location --require-hashes --no-deps "--only-binary=:all:" --requirement /tmp/"#,
+            r#"install --quiet --no-compile --no-warn-script-location --require-hashes --no-deps "--only-binary=:all:" --requirement /tmp/"#,
             &format!(
                 indoc! {"
                     /{program}.txt` failed, see its output above).

@@ -59,16 +59,17 @@ fn classify(section: &str, bullet: &str, line: &str) -> &'static str {
         } else {
             "runtime unpack"
         }
-    } else if line.contains("site-packages to bytecode") || line.contains("compileall") {
-        "app bytecode"
-    } else if section.contains("static files") || line.contains("collectstatic") {
-        "collectstatic"
     } else if bullet.contains("(used during the build only)") {
+        // A tool layer's steps, its own bytecode included.
         if bullet.starts_with("- pip ") {
             "pip layer"
         } else {
             "package manager layer"
         }
+    } else if line.contains("site-packages to bytecode") || line.contains("compileall") {
+        "app bytecode"
+    } else if section.contains("static files") || line.contains("collectstatic") {
+        "collectstatic"
     } else if line.contains("-m venv") {
         "virtual environment"
     } else if section.starts_with("Installing dependencies") {
@@ -135,6 +136,7 @@ pub(crate) fn self_check() -> Result<(), String> {
   - Running `python3 -m venv --without-pip /l/pip` ... (0.1s)
   - Downloading pip-26.3-py3-none-any.whl ... (< 0.1s)
   - Unpacking .... (250ms)
+  - Compiling /l/pip/lib/python3.12/site-packages to bytecode: 8 shards ... (0.3s)
 - Virtual environment `/l/venv`
   - Running `python3 -m venv --without-pip /l/venv` ... (0.1s)
   - Running `pip install -r requirements.txt`
@@ -155,7 +157,7 @@ pub(crate) fn self_check() -> Result<(), String> {
         ("runtime download", 200),
         ("runtime unpack", 2000),
         ("stdlib bytecode", 1500),
-        ("pip layer", 450),
+        ("pip layer", 750),
         ("virtual environment", 100),
         ("install", 5500),
         ("app bytecode", 62000),

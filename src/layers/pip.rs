@@ -163,8 +163,44 @@ pub(crate) fn install_pip(
             return Err(PackagingToolsError::Unpack(error).into());
         }
     }
+    compile_tool(&pip.python(), &pip.layer_dir, python_version)
+        .map_err(PackagingToolsError::Compile)?;
     layer.write_metadata(metadata)?;
     Ok(pip)
+}
+
+/// Compiles the packages of a packaging tool's environment (`venv_dir`, run by its `python`)
+/// to hash-based bytecode, as the app's own ([`crate::bytecode`]). Without it, the tool's runs
+/// write timestamp-based `.pyc` files of the modules they import, which look stale once the
+/// layer comes back from the cache (the lifecycle archives cache layers as it does image
+/// layers: `layers/writer.go` gives every tar header `archive.NormalizedModTime`, 1980-01-01),
+/// so every later run compiled them in memory again: 0.4 s of each pip run. Hash-based ones
+/// are never checked against their source.
+pub(crate) fn compile_tool(
+    python: &std::path::Path,
+    venv_dir: &std::path::Path,
+    python_version: PythonVersion,
+) -> Result<(), fun_run::CmdError> {
+    crate::layers::venv::compile_bytecode(python, venv_dir, python_version, &[])
+}
+
+/// The error for a packaging tool (`tool`, e.g. `pip 26.3`) whose modules didn't compile.
+pub(crate) fn compile_tool_message(
+    tool: &str,
+    error: &fun_run::CmdError,
+) -> crate::error_message::ErrorMessage {
+    crate::error_message::ErrorMessage::new(
+        format!("Unable to compile {tool} to bytecode"),
+        formatdoc! {"
+            The buildpack installed {tool}, used during the build only, but could not compile
+            its modules to bytecode:
+            {error}
+
+            This is most likely a problem with the Python runtime or the build machine's
+            disk. Try the build again; if it keeps failing, please open an issue with this
+            output.
+        ", error = crate::tool_command::failure_details(error)},
+    )
 }
 
 /// The environment for packaging-tool commands (see [`tool_command::tool_env`]).
@@ -195,6 +231,8 @@ pub(crate) enum PackagingToolsError {
     CreateEnvironment(fun_run::CmdError),
     Download(IndexError),
     Unpack(WheelError),
+    /// pip's modules couldn't be compiled to bytecode ([`compile_tool`]).
+    Compile(fun_run::CmdError),
 }
 
 impl PackagingToolsError {
@@ -223,6 +261,7 @@ impl PackagingToolsError {
                 ", details = error.details(&pip_wheel(), PIP_WHEEL_SHA256)},
             ),
             Self::Unpack(error) => error.message(&format!("pip {PIP_VERSION}")),
+            Self::Compile(error) => compile_tool_message(&format!("pip {PIP_VERSION}"), error),
         }
     }
 }
@@ -236,6 +275,31 @@ impl From<PackagingToolsError> for libcnb::Error<BuildpackError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tool_that_does_not_compile_has_its_own_error() {
+        let error = PackagingToolsError::Compile(fun_run::CmdError::SystemError(
+            String::from("/layers/pip/bin/python -S -B"),
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+        let message = error.message();
+        assert_eq!(
+            message.header,
+            format!("Unable to compile pip {PIP_VERSION} to bytecode")
+        );
+        assert_eq!(
+            bullet_stream::strip_ansi(&message.body),
+            formatdoc! {"
+                The buildpack installed pip {PIP_VERSION}, used during the build only, but could not compile
+                its modules to bytecode:
+                `/layers/pip/bin/python -S -B` could not be run: entity not found
+
+                This is most likely a problem with the Python runtime or the build machine's
+                disk. Try the build again; if it keeps failing, please open an issue with this
+                output.
+            "}
+        );
+    }
 
     #[test]
     fn pip_version_change_is_a_reason() {

@@ -181,7 +181,7 @@ pub(crate) fn install_venv_tool(
         &tool.tool,
         Some(digest),
         |layer_dir| {
-            install_into_venv(context, env, pip, layer_dir, tool).map_err(error)?;
+            install_into_venv(context, env, pip, layer_dir, python_version, tool).map_err(error)?;
             Ok(())
         },
     )?;
@@ -194,12 +194,15 @@ pub(crate) fn install_venv_tool(
 /// Installs the tool's pinned requirements into a new virtual environment at `layer_dir`, with
 /// the packaging-tools layer's pip and the index settings of the app's own installs: wheels only,
 /// exactly the pinned files (`--require-hashes`), nothing resolved (`--no-deps`). The tool's
-/// commands end up in `layer_dir/bin`.
+/// commands end up in `layer_dir/bin`. Its modules are compiled to hash-based bytecode by the
+/// buildpack rather than by pip (`--no-compile`), so that a restored layer's runs don't
+/// compile them again ([`crate::layers::pip::compile_tool`]).
 fn install_into_venv(
     context: &BuildContext<PythonBuildpack>,
     env: &Env,
     pip: &Pip,
     layer_dir: &Path,
+    python_version: PythonVersion,
     tool: &VenvTool,
 ) -> Result<(), ToolInstallError> {
     let vars = crate::layers::pip::tool_install_env(context, env);
@@ -223,6 +226,7 @@ fn install_into_venv(
             .args([
                 "install",
                 "--quiet",
+                "--no-compile",
                 "--no-warn-script-location",
                 "--require-hashes",
                 "--no-deps",
@@ -232,7 +236,8 @@ fn install_into_venv(
             .arg(&requirements),
     )
     .map_err(ToolInstallError::from_pip_failure)?;
-    Ok(())
+    crate::layers::pip::compile_tool(&layer_dir.join("bin/python"), layer_dir, python_version)
+        .map_err(ToolInstallError::Compile)
 }
 
 /// Why a tool installed with [`install_venv_tool`] couldn't be installed.
@@ -253,6 +258,8 @@ pub(crate) enum ToolInstallError {
     },
     /// Creating the environment or pip failed otherwise.
     Failed(CmdError),
+    /// The installed packages couldn't be compiled to bytecode.
+    Compile(CmdError),
 }
 
 /// What pip prints above the packages whose downloads don't match their pinned hashes.
@@ -347,6 +354,9 @@ impl ToolInstallError {
                     is likely a temporary network problem: try the build again.
                 ", command = style::command(redact_credentials(&error.name()))},
             ),
+            Self::Compile(error) => {
+                crate::layers::pip::compile_tool_message(&format!("{name} {version}"), error)
+            }
         }
     }
 }
