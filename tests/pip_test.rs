@@ -487,30 +487,7 @@ fn pip_layer_bytecode_is_hash_based_and_pip_runs_write_none() {
             let site_packages = context
                 .work_dir()
                 .join("layers/community_python/pip/lib/python3.13/site-packages");
-            let (mut modules, mut compiled, mut other) = (0, 0, Vec::new());
-            let mut dirs = vec![site_packages.clone()];
-            while let Some(dir) = dirs.pop() {
-                for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-                {
-                    let path = entry.expect("a dir entry").path();
-                    if path.is_dir() {
-                        dirs.push(path);
-                    } else if path.extension().is_some_and(|ext| ext == "py") {
-                        modules += 1;
-                    } else if path.extension().is_some_and(|ext| ext == "pyc") {
-                        let bytes = fs::read(&path).expect("reading a .pyc");
-                        // Flags 1: hash-based (bit 0), source not checked (bit 1 clear).
-                        if bytes.get(4..8) == Some(&[1, 0, 0, 0][..]) {
-                            compiled += 1;
-                        } else {
-                            other.push(path.strip_prefix(&site_packages).unwrap().to_owned());
-                        }
-                    }
-                }
-            }
-            assert!(other.is_empty(), "not hash-based: {other:?}");
-            assert!(modules > 300, "{modules} modules");
-            assert_eq!(compiled, modules);
+            crate::support::assert_only_unchecked_hash_bytecode(&site_packages, 300);
         });
     });
 }

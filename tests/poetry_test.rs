@@ -98,3 +98,33 @@ fn poetry_lockfile_out_of_sync() {
         assert_not_contains!(out, "poetry export");
     });
 }
+
+/// Poetry's modules (and its dependencies') get hash-based bytecode from the buildpack
+/// (`pip install --no-compile`, then the buildpack's compile), so the runs of a cached Poetry
+/// (restored with the exporter's reset mtimes) don't compile them again: after a rebuild in
+/// which the cached Poetry ran (`poetry check --lock`, failing), its layer holds only such
+/// bytecode, one file for each module.
+#[test]
+#[cfg(not(feature = "pack"))]
+fn poetry_layer_bytecode_is_hash_based_and_poetry_runs_write_none() {
+    TestRunner::default().build(
+        crate::support::default_build_config("poetry_basic"),
+        |context| {
+            assert_contains!(
+                build_output(&context),
+                "/poetry/lib/python3.12/site-packages to bytecode: 8 shards of its files"
+            );
+            context.rebuild(
+                failing_build_config("poetry_lockfile_out_of_sync"),
+                |context| {
+                    let out = build_output(&context);
+                    assert_contains!(out, "! Error: The poetry.lock file is out of date\n");
+                    let site_packages = context
+                        .work_dir()
+                        .join("layers/community_python/poetry/lib/python3.12/site-packages");
+                    crate::support::assert_only_unchecked_hash_bytecode(&site_packages, 1000);
+                },
+            );
+        },
+    );
+}

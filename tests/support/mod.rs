@@ -5,6 +5,8 @@
 //! - [`default_build_config`]: the build configuration every integration test starts from.
 //! - [`failing_build_config`]: the same, for a build that must fail.
 //! - [`build_output`], [`buildpack_output`]: what a build printed, without colours.
+//! - [`assert_only_unchecked_hash_bytecode`]: a tool layer's bytecode, as the buildpack
+//!   compiles it.
 
 pub(crate) mod runtime_server;
 
@@ -74,4 +76,42 @@ pub(crate) fn build_output(context: &TestContext) -> String {
 /// in `pack_stdout`, amid the lifecycle's own lines.
 pub(crate) fn buildpack_output(context: &TestContext) -> String {
     bullet_stream::strip_ansi(&context.pack_stdout)
+}
+
+/// Asserts that every `.pyc` under `site_packages` is hash-based and never checked against its
+/// source (flags 1: bit 0 set, bit 1 clear), as the buildpack compiles them, and that there is
+/// one for each of the (more than `at_least`) `.py` modules: a tool's run wrote none of its own.
+#[cfg(not(feature = "pack"))]
+pub(crate) fn assert_only_unchecked_hash_bytecode(
+    site_packages: &std::path::Path,
+    at_least: usize,
+) {
+    let (mut modules, mut compiled, mut other) = (0, 0, Vec::new());
+    let mut dirs = vec![site_packages.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries =
+            std::fs::read_dir(&dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("a dir entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "py") {
+                modules += 1;
+            } else if path.extension().is_some_and(|ext| ext == "pyc") {
+                let bytes = std::fs::read(&path).expect("reading a .pyc");
+                if bytes.get(4..8) == Some(&[1, 0, 0, 0][..]) {
+                    compiled += 1;
+                } else {
+                    other.push(
+                        path.strip_prefix(site_packages)
+                            .expect("under it")
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+    }
+    assert!(other.is_empty(), "not hash-based: {other:?}");
+    assert!(modules > at_least, "{modules} modules");
+    assert_eq!(compiled, modules);
 }
